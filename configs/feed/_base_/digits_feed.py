@@ -1,0 +1,23 @@
+# pFEED on SklearnDigits: ResNet-20 student, ResNet-20 teachers trained by
+# configs/teachers/digits_resnet20_s*.py (run those first). A teacher `ckpt`
+# may be a checkpoint file or the teacher's work dir (its last checkpoint).
+_base_ = [
+    '../../_base_/models/digits_resnet20.py',
+    '../../_base_/datasets/sklearn_digits.py',
+    '../../_base_/schedules/digits_sgd_10e.py',
+    '../../_base_/default_runtime.py',
+    './feed_recipe.py',
+]
+
+teacher_dirs = [f'work_dirs/teachers/digits_resnet20_s{seed}'
+                for seed in range(3)]
+
+model = dict(
+    _delete_=True,
+    type='FEEDDistill',
+    architecture=_base_.model,
+    teachers=dict(),
+    distiller=_base_.feed_distiller,
+    input_shape=(3, 32, 32),
+)
+randomness = dict(seed=100)

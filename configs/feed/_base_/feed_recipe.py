@@ -1,0 +1,33 @@
+# FEED's method values (../../../shared/FEED_SPEC.md), in one place so that a
+# correction is one edit. Every FEED config inherits this file.
+default_scope = 'mmrazor'
+
+feed_distiller = dict(
+    type='FEEDDistiller',
+    # The last convolutional stage's map, before global pooling: the last
+    # element of the tuple an mmpretrain backbone returns.
+    student_feature='backbone',
+    teacher_feature='backbone',
+    # Three 3x3 convs C_s -> C_s -> C_t -> C_t, LeakyReLU(0.1), no norm
+    # (Factor Transfer's official translator; norm_cfg=dict(type='BN') gives
+    # MMRazor's Translator).
+    translator=dict(
+        type='FEEDTranslator',
+        num_convs=3,
+        norm_cfg=None,
+        act_cfg=dict(type='LeakyReLU', negative_slope=0.1)),
+    # L_n = || phi(F_t) - phi(tau_n(F_s)) ||_1, mean reduction, beta = 500
+    # (Factor Transfer's official value for the mean reduction). A teacher
+    # map of another spatial size is resized (bilinear) to the student's.
+    feed_loss=dict(
+        type='FEEDLoss',
+        loss_weight=500.0,
+        reduction='mean',
+        spatial_mismatch='resize',
+        resize_mode='bilinear'),
+    # L = CE + beta * sum_n L_n: a plain sum over teachers.
+    teacher_reduction='sum',
+)
+
+val_cfg = dict(_delete_=True, type='FEEDValLoop')
+test_cfg = dict(_delete_=True, type='FEEDTestLoop')

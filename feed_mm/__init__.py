@@ -1,0 +1,31 @@
+"""feed_mm: FEED (feature-level ensemble knowledge distillation) for
+OpenMMLab.
+
+Importing the package makes the stack usable and registers feed_mm's
+modules: it installs the torch compatibility shims that mmrazor 1.0.0 needs
+(before anything imports ``mmrazor.models``) and the safe checkpoint loader,
+then imports the modules that register themselves in MMRazor's and
+MMPretrain's registries. Configs load it with
+``custom_imports=dict(imports=['feed_mm'], allow_failed_imports=False)``.
+"""
+import warnings
+
+from .compat import apply_compat_shims
+
+apply_compat_shims()
+# mmcv-lite has no compiled ops; MMRazor's import of mmcv's transformer
+# bricks warns about a deformable-attention op that FEED never uses.
+warnings.filterwarnings(
+    'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+
+# Registers MMRazor's own modules (SingleTeacherDistill, FTLoss, ...) and
+# MMPretrain's, so that feed_mm configs can mix them with FEED.
+import mmpretrain.datasets  # noqa: E402,F401
+import mmpretrain.models  # noqa: E402,F401
+import mmrazor.engine  # noqa: E402,F401
+import mmrazor.models  # noqa: E402,F401
+
+from . import datasets, engine, models  # noqa: E402,F401
+from .version import __version__  # noqa: E402
+
+__all__ = ['__version__', 'apply_compat_shims']

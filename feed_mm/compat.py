@@ -1,0 +1,105 @@
+"""Shims that let mmrazor 1.0.0 import on the torch it meets.
+
+mmrazor 1.0.0 was written against torch 1.13; every module under
+``mmrazor.models`` imports its quantization backend config, which uses names
+that later torch releases renamed or dropped. Each shim below restores one
+such name, and only when it is missing, so on a torch that still has it the
+shim is a no-op. Nothing here touches quantization behaviour that feed_mm
+relies on: the names only have to exist for the distillation modules to
+import.
+"""
+import importlib
+from typing import List
+
+
+__all__ = ['apply_compat_shims', 'applied_shims']
+
+_applied: List[str] = []
+
+
+def _reverse_sequential_wrapper2(sequential):
+    """torch < 2.0 shipped this fuser factory: ``(is_qat, m1, m2) ->
+    sequential(m2, m1)``."""
+
+    def fuser_method(is_qat, m1, m2):
+        return sequential(m2, m1)
+
+    return fuser_method
+
+
+def _make_private_setter(attr: str):
+
+    def setter(self, value):
+        setattr(self, attr, value)
+        return self
+
+    return setter
+
+
+def _shim_fuser_method_mappings() -> None:
+    # torch 2.0 made reverse2/reverse3 private (`_reverse2`, `_reverse3`) and
+    # dropped reverse_sequential_wrapper2; mmrazor imports all three by name.
+    try:
+        fmm = importlib.import_module(
+            'torch.ao.quantization.fuser_method_mappings')
+    except ImportError:
+        return
+    for public, private in (('reverse2', '_reverse2'),
+                            ('reverse3', '_reverse3')):
+        if not hasattr(fmm, public) and hasattr(fmm, private):
+            setattr(fmm, public, getattr(fmm, private))
+            _applied.append(f'fuser_method_mappings.{public}')
+    if not hasattr(fmm, 'reverse_sequential_wrapper2'):
+        fmm.reverse_sequential_wrapper2 = _reverse_sequential_wrapper2
+        _applied.append('fuser_method_mappings.reverse_sequential_wrapper2')
+
+
+def _shim_backend_config() -> None:
+    try:
+        backend_config = importlib.import_module(
+            'torch.ao.quantization.backend_config')
+    except ImportError:
+        return
+    # Newer torch no longer imports the `utils` submodule from the package
+    # __init__, yet BackendConfig methods that mmrazor calls reach it as an
+    # attribute (`torch.ao.quantization.backend_config.utils`).
+    if not hasattr(backend_config, 'utils'):
+        try:
+            importlib.import_module(
+                'torch.ao.quantization.backend_config.utils')
+            _applied.append('backend_config.utils')
+        except ImportError:
+            pass
+    # torch 2.1 removed these private builder setters of
+    # BackendPatternConfig; mmrazor's backend configs call them while
+    # building module-level tables at import time.
+    pattern_config = getattr(backend_config, 'BackendPatternConfig', None)
+    if pattern_config is None:
+        return
+    for setter, attr in (
+        ('_set_overwrite_output_fake_quantize',
+         '_overwrite_output_fake_quantize'),
+        ('_set_overwrite_output_observer', '_overwrite_output_observer'),
+        ('_set_input_output_observed', '_input_output_observed'),
+    ):
+        if not hasattr(pattern_config, setter):
+            setattr(pattern_config, setter, _make_private_setter(attr))
+            _applied.append(f'BackendPatternConfig.{setter}')
+
+
+def apply_compat_shims() -> List[str]:
+    """Install the shims that the running torch needs; idempotent.
+
+    Returns:
+        list[str]: The names restored so far (empty on a torch that needs
+        none).
+    """
+    _shim_fuser_method_mappings()
+    _shim_backend_config()
+    return list(_applied)
+
+
+def applied_shims() -> List[str]:
+    """The names restored by :func:`apply_compat_shims` in this process."""
+    return list(_applied)
+

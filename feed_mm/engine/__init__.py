@@ -1,0 +1,3 @@
+from .loops import FEEDTestLoop, FEEDValLoop
+
+__all__ = ['FEEDValLoop', 'FEEDTestLoop']

@@ -1,0 +1,6 @@
+from .algorithms import FEEDDistill
+from .connectors import FEEDTranslator
+from .distillers import FEEDDistiller
+from .losses import FEEDLoss
+
+__all__ = ['FEEDDistill', 'FEEDDistiller', 'FEEDTranslator', 'FEEDLoss']

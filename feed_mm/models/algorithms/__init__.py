@@ -1,0 +1,3 @@
+from .feed_distill import FEEDDistill
+
+__all__ = ['FEEDDistill']

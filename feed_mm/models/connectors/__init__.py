@@ -1,0 +1,3 @@
+from .feed_translator import FEEDTranslator, translator_channels
+
+__all__ = ['FEEDTranslator', 'translator_channels']

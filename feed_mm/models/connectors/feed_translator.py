@@ -1,0 +1,112 @@
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_activation_layer, build_norm_layer
+from mmrazor.models.architectures.connectors.base_connector import \
+    BaseConnector
+from mmrazor.registry import MODELS
+
+from feed_mm.utils import FEEDConfigError
+
+
+def translator_channels(in_channels: int, out_channels: int, num_convs: int,
+                        hidden_channels: Optional[int]) -> List[int]:
+    """Output channels of each conv of a translator.
+
+    The spec's layout C_s -> C_s -> C_t -> C_t generalises to: the first
+    ``num_convs // 2`` convs keep the student's width, the rest produce the
+    teacher's. ``hidden_channels`` replaces the width of every conv but the
+    last.
+    """
+    if hidden_channels is not None:
+        return [hidden_channels] * (num_convs - 1) + [out_channels]
+    return [
+        in_channels if i < num_convs // 2 else out_channels
+        for i in range(num_convs)
+    ]
+
+
+@MODELS.register_module()
+class FEEDTranslator(BaseConnector):
+    """FEED's per-teacher non-linear transformation ("translator"), which
+    maps the student's feature map towards one teacher's.
+
+    By default it is Factor Transfer's official translator as FEED uses it:
+    three 3x3 convolutions (stride 1, padding 1, with bias) with channels
+    C_s -> C_s -> C_t -> C_t, each followed by LeakyReLU(0.1), and no
+    normalisation layer. ``norm_cfg=dict(type='BN')`` gives MMRazor's
+    ``Translator`` (same layer order and parameter order). Translators are
+    used only in training; the exported student does not contain them.
+
+    Args:
+        in_channels (int): Channels of the student's feature map (C_s).
+            When FEEDDistill builds the translator this is inferred from the
+            student; an explicit value is checked against the model.
+        out_channels (int): Channels of the teacher's feature map (C_t);
+            inferred and checked the same way.
+        num_convs (int): Number of convolutions. Defaults to 3.
+        hidden_channels (int, optional): Width of every conv but the last.
+            Defaults to None (the C_s/C_t layout above).
+        kernel_size (int): Conv kernel size (odd; padding keeps the spatial
+            size). Defaults to 3.
+        norm_cfg (dict, optional): Norm layer after each conv, e.g.
+            ``dict(type='BN')``. Defaults to None.
+        act_cfg (dict, optional): Activation after each conv. Defaults to
+            ``dict(type='LeakyReLU', negative_slope=0.1)``.
+        init_cfg (dict, optional): MMEngine init config. Defaults to None
+            (PyTorch's default conv init, as in Factor Transfer's code).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 num_convs: int = 3,
+                 hidden_channels: Optional[int] = None,
+                 kernel_size: int = 3,
+                 norm_cfg: Optional[Dict] = None,
+                 act_cfg: Optional[Dict] = dict(
+                     type='LeakyReLU', negative_slope=0.1),
+                 init_cfg: Optional[Dict] = None) -> None:
+        super().__init__(init_cfg)
+        for key, value in (('in_channels', in_channels),
+                           ('out_channels', out_channels),
+                           ('num_convs', num_convs)):
+            if not isinstance(value, int) or value < 1:
+                raise FEEDConfigError(f'FEEDTranslator.{key}',
+                                      f'must be a positive int, got {value!r}')
+        if hidden_channels is not None and (not isinstance(
+                hidden_channels, int) or hidden_channels < 1):
+            raise FEEDConfigError(
+                'FEEDTranslator.hidden_channels',
+                f'must be a positive int or None, got {hidden_channels!r}')
+        if kernel_size % 2 != 1:
+            raise FEEDConfigError(
+                'FEEDTranslator.kernel_size',
+                f'must be odd to keep the spatial size, got {kernel_size}')
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+
+        layers: List[nn.Module] = []
+        channels = in_channels
+        for width in translator_channels(in_channels, out_channels, num_convs,
+                                         hidden_channels):
+            layers.append(
+                nn.Conv2d(
+                    channels,
+                    width,
+                    kernel_size,
+                    stride=1,
+                    padding=kernel_size // 2,
+                    bias=True))
+            if norm_cfg is not None:
+                layers.append(build_norm_layer(norm_cfg, width)[1])
+            if act_cfg is not None:
+                layers.append(build_activation_layer(act_cfg))
+            channels = width
+        self.layers = nn.Sequential(*layers)
+
+    def forward_train(self, feature: torch.Tensor) -> torch.Tensor:
+        """Translate a student feature map ``(N, C_s, H, W)`` to
+        ``(N, C_t, H, W)``."""
+        return self.layers(feature)

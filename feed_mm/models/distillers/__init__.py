@@ -1,0 +1,3 @@
+from .feed_distiller import FEEDDistiller
+
+__all__ = ['FEEDDistiller']

@@ -1,0 +1,3 @@
+from .errors import FEEDConfigError
+
+__all__ = ['FEEDConfigError']

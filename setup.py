@@ -1,0 +1,50 @@
+import os.path as osp
+from importlib import metadata
+
+from setuptools import find_packages, setup
+
+HERE = osp.dirname(osp.abspath(__file__))
+
+
+def read_requirements(name: str) -> list:
+    with open(osp.join(HERE, 'requirements', name)) as f:
+        lines = (line.split('#', 1)[0].strip() for line in f)
+        return [line for line in lines if line]
+
+
+def mmcv_requirement() -> list:
+    """mmrazor 1.0.0 asserts mmcv <= 2.1.0 and mmpretrain wants < 2.4.
+
+    A full (compiled) mmcv the user already has is kept as it is; otherwise
+    the pure-Python mmcv-lite provides the same ``mmcv`` module without
+    compiling CUDA ops that FEED does not use.
+    """
+    try:
+        metadata.version('mmcv')
+        return ['mmcv>=2.0.0,<=2.1.0']
+    except metadata.PackageNotFoundError:
+        return ['mmcv-lite>=2.0.0,<=2.1.0']
+
+
+def read_version() -> str:
+    scope: dict = {}
+    with open(osp.join(HERE, 'feed_mm', 'version.py')) as f:
+        exec(f.read(), scope)
+    return scope['__version__']
+
+
+setup(
+    name='feed_mm',
+    version=read_version(),
+    description='FEED: feature-level ensemble knowledge distillation for '
+    'OpenMMLab (MMRazor / MMPretrain)',
+    long_description=open(osp.join(HERE, 'README.md')).read()
+    if osp.exists(osp.join(HERE, 'README.md')) else '',
+    long_description_content_type='text/markdown',
+    packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
+    python_requires='>=3.8',
+    install_requires=read_requirements('runtime.txt') + mmcv_requirement(),
+    extras_require={'tests': read_requirements('tests.txt')},
+    license='Apache License 2.0',
+    zip_safe=False,
+)
