@@ -1,6 +1,4 @@
 import os.path as osp
-from importlib import metadata
-
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -10,20 +8,6 @@ def read_requirements(name: str) -> list:
     with open(osp.join(HERE, 'requirements', name)) as f:
         lines = (line.split('#', 1)[0].strip() for line in f)
         return [line for line in lines if line]
-
-
-def mmcv_requirement() -> list:
-    """mmrazor 1.0.0 asserts mmcv <= 2.1.0 and mmpretrain wants < 2.4.
-
-    A full (compiled) mmcv the user already has is kept as it is; otherwise
-    the pure-Python mmcv-lite provides the same ``mmcv`` module without
-    compiling CUDA ops that FEED does not use.
-    """
-    try:
-        metadata.version('mmcv')
-        return ['mmcv>=2.0.0,<=2.1.0']
-    except metadata.PackageNotFoundError:
-        return ['mmcv-lite>=2.0.0,<=2.1.0']
 
 
 def read_version() -> str:
@@ -43,8 +27,17 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
     python_requires='>=3.8',
-    install_requires=read_requirements('runtime.txt') + mmcv_requirement(),
-    extras_require={'tests': read_requirements('tests.txt')},
+    install_requires=read_requirements('runtime.txt'),
+    # mmcv is an extra, not a requirement: mmrazor 1.0.0 asserts
+    # mmcv <= 2.1.0 and mmpretrain wants < 2.4. A full (compiled) mmcv the
+    # user has stays as it is ('feed_mm[mmcv]' only checks the range); without
+    # one, 'feed_mm[lite]' gives the pure-Python mmcv-lite (same `mmcv`
+    # module, no CUDA ops, which FEED does not use).
+    extras_require={
+        'lite': ['mmcv-lite>=2.0.0,<=2.1.0'],
+        'mmcv': ['mmcv>=2.0.0,<=2.1.0'],
+        'tests': read_requirements('tests.txt'),
+    },
     license='Apache License 2.0',
     zip_safe=False,
 )

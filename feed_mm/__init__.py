@@ -10,8 +10,9 @@ MMPretrain's registries. Configs load it with
 """
 import warnings
 
-from .compat import apply_compat_shims
+from .compat import apply_compat_shims, check_mmcv
 
+check_mmcv()
 apply_compat_shims()
 # mmcv-lite has no compiled ops; MMRazor's import of mmcv's transformer
 # bricks warns about a deformable-attention op that FEED never uses.

@@ -12,7 +12,7 @@ import importlib
 from typing import List
 
 
-__all__ = ['apply_compat_shims', 'applied_shims']
+__all__ = ['apply_compat_shims', 'applied_shims', 'check_mmcv']
 
 _applied: List[str] = []
 
@@ -85,6 +85,17 @@ def _shim_backend_config() -> None:
         if not hasattr(pattern_config, setter):
             setattr(pattern_config, setter, _make_private_setter(attr))
             _applied.append(f'BackendPatternConfig.{setter}')
+
+
+def check_mmcv() -> None:
+    """mmcv has no install requirement in feed_mm (see setup.py); say what
+    to install instead of failing deep inside mmrazor's import."""
+    try:
+        importlib.import_module('mmcv')
+    except ImportError as err:
+        raise ImportError(
+            "feed_mm needs mmcv 2.0/2.1: pip install 'feed_mm[lite]' for the "
+            "pure-Python mmcv-lite, or keep your own full mmcv") from err
 
 
 def apply_compat_shims() -> List[str]:

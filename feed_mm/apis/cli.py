@@ -38,12 +38,21 @@ def load_config(config: str, work_dir: Optional[str],
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.launcher = launcher
+    if launcher != 'none' and not _cuda_available():
+        # NCCL needs GPUs; gloo runs the same job on CPU processes.
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+        cfg.env_cfg.dist_cfg.backend = 'gloo'
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+def _cuda_available() -> bool:
+    import torch
+    return torch.cuda.is_available()
 
 
 def is_config_error(err: BaseException) -> bool:

@@ -98,7 +98,7 @@ class SklearnDigits(BaseDataset):
                 axis=2)
             data_list.append(
                 dict(img=img, gt_label=int(digits.target[idx]),
-                     sample_idx=int(idx)))
+                     source_idx=int(idx)))
         return data_list
 
     def extra_repr(self) -> List[str]:

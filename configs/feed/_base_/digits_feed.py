@@ -20,4 +20,8 @@ model = dict(
     distiller=_base_.feed_distiller,
     input_shape=(3, 32, 32),
 )
+default_scope = 'mmrazor'
+# Student accuracy plus each teacher's (teacher.<name>.accuracy/top1).
+val_cfg = dict(type='FEEDValLoop')
+test_cfg = dict(type='FEEDTestLoop')
 randomness = dict(seed=100)

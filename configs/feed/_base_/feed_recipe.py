@@ -1,7 +1,6 @@
-# FEED's method values (../../../shared/FEED_SPEC.md), in one place so that a
-# correction is one edit. Every FEED config inherits this file.
-default_scope = 'mmrazor'
-
+# FEED's method values (the spec's defaults), in one place so that a
+# correction is one edit. Every FEED config inherits this file; a FEED
+# setting also sets default_scope = 'mmrazor' and the FEED val/test loops.
 feed_distiller = dict(
     type='FEEDDistiller',
     # The last convolutional stage's map, before global pooling: the last
@@ -28,6 +27,3 @@ feed_distiller = dict(
     # L = CE + beta * sum_n L_n: a plain sum over teachers.
     teacher_reduction='sum',
 )
-
-val_cfg = dict(_delete_=True, type='FEEDValLoop')
-test_cfg = dict(_delete_=True, type='FEEDTestLoop')

@@ -1,0 +1,43 @@
+"""Shared helpers of the integration tests."""
+import argparse
+import os
+import os.path as osp
+import subprocess
+import sys
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# Tiny schedules for integration tests: a few iterations on a slice of the
+# real digits set.
+TINY = [
+    'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=128',
+    'val_dataloader.dataset.indices=64', 'test_dataloader.dataset.indices=64',
+    'default_hooks.logger.interval=1'
+]
+
+
+def run_tool(*args, env=None, timeout=300) -> subprocess.CompletedProcess:
+    """Run a script of tools/ as a user would, from the repository root."""
+    full_env = dict(os.environ, **(env or {}))
+    full_env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
+    return subprocess.run([sys.executable, *args],
+                          cwd=REPO,
+                          env=full_env,
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)
+
+
+def train_in_process(config: str, work_dir: str, options=()) -> str:
+    """Train a config through the MMEngine runner in this process; returns
+    the work dir."""
+    import feed_mm  # noqa: F401
+    from mmengine.config import DictAction
+    from mmengine.runner import Runner
+
+    from feed_mm.apis import load_config
+    parsed = argparse.Namespace()
+    DictAction(option_strings=[], dest='cfg')(None, parsed,
+                                             list(TINY) + list(options))
+    cfg = load_config(osp.join(REPO, config), work_dir, parsed.cfg, 'none')
+    Runner.from_cfg(cfg).train()
+    return work_dir

@@ -1,0 +1,102 @@
+"""Integration: the real MMEngine runner on the real digits data, through
+tools/train.py and tools/test.py as a user runs them."""
+import glob
+import os.path as osp
+
+import torch
+
+from tests.helpers import TINY, run_tool, train_in_process
+
+FEED_2T = 'configs/feed/pfeed_resnet20_2xresnet20_digits.py'
+
+
+def _teacher_options(teachers):
+    return [f'model.teachers.t{i}.ckpt={path}'
+            for i, path in enumerate(teachers)]
+
+
+def test_plain_training_writes_runner_checkpoints(digits_teachers):
+    ckpt = osp.join(digits_teachers[0], 'epoch_1.pth')
+    assert osp.isfile(ckpt)
+    assert osp.isfile(osp.join(digits_teachers[0], 'last_checkpoint'))
+    # A full runner checkpoint: weights plus meta and message hub.
+    from feed_mm.utils.checkpoint import safe_load
+    content = safe_load(ckpt)
+    assert {'state_dict', 'meta', 'message_hub'} <= set(content)
+
+
+def test_feed_two_teachers_trains_logs_terms_and_resumes(
+        digits_teachers, tmp_path):
+    work_dir = str(tmp_path / 'feed')
+    base = [FEED_2T, '--work-dir', work_dir, '--cfg-options', *TINY,
+            *_teacher_options(digits_teachers)]
+    result = run_tool('tools/train.py', *base)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    for term in ('student.loss', 'distill.loss_feed_t0',
+                 'distill.loss_feed_t1', 'teacher.t0.accuracy/top1',
+                 'teacher.t1.accuracy/top1', 'accuracy/top1'):
+        assert term in log, term
+    ckpt = osp.join(work_dir, 'epoch_1.pth')
+    state = torch.load(ckpt, map_location='cpu', weights_only=False)
+    keys = state['state_dict'].keys()
+    assert any(k.startswith('distiller.translators.t1.') for k in keys)
+    assert not any(k.startswith('teachers.') for k in keys)
+
+    resumed = run_tool('tools/train.py', *base, 'train_cfg.max_epochs=2',
+                       '--resume')
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
+    assert osp.isfile(osp.join(work_dir, 'epoch_2.pth'))
+
+    tested = run_tool('tools/test.py', FEED_2T, ckpt, '--work-dir',
+                      str(tmp_path / 'test'), '--cfg-options', *TINY,
+                      *_teacher_options(digits_teachers))
+    assert tested.returncode == 0, tested.stderr[-3000:]
+    assert 'teacher.t1.accuracy/top1' in tested.stdout + tested.stderr
+
+
+def test_mmrazor_single_teacher_ft_trains_through_runner(
+        digits_teachers, tmp_path):
+    work_dir = train_in_process(
+        'configs/feed/ft_mmrazor_resnet20_resnet20_digits.py',
+        str(tmp_path / 'mmrazor_ft'),
+        [f'model.teacher_ckpt={digits_teachers[0]}/epoch_1.pth'])
+    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
+    logs = glob.glob(osp.join(work_dir, '*', '*.log'))
+    assert logs and 'distill.loss_ft' in open(logs[0]).read()
+
+
+def _assert_clear_error(result, *fragments):
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert 'Traceback' not in result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr[-2000:])
+
+
+def test_unknown_teacher_option_is_named(digits_teachers, tmp_path):
+    result = run_tool('tools/train.py', FEED_2T, '--work-dir',
+                      str(tmp_path), '--cfg-options', *TINY,
+                      *_teacher_options(digits_teachers),
+                      'model.teachers.t1.wieght=2')
+    _assert_clear_error(result, 'model.teachers.t1.wieght')
+
+
+def test_unknown_loop_key_is_named(digits_teachers, tmp_path):
+    result = run_tool('tools/train.py',
+                      'configs/teachers/digits_resnet20_s0.py', '--work-dir',
+                      str(tmp_path), '--cfg-options', *TINY,
+                      'train_cfg.max_epoch=3')
+    _assert_clear_error(result, 'max_epoch')
+
+
+def test_missing_teacher_checkpoint_is_named(tmp_path):
+    result = run_tool('tools/train.py', FEED_2T, '--work-dir',
+                      str(tmp_path), '--cfg-options', *TINY,
+                      f'model.teachers.t0.ckpt={tmp_path}/nope.pth')
+    _assert_clear_error(result, 'model.teachers.t0.ckpt', 'nope.pth')
+
+
+def test_missing_config_file_is_clear(tmp_path):
+    result = run_tool('tools/train.py', 'configs/feed/no_such_config.py')
+    _assert_clear_error(result, 'no_such_config.py')
