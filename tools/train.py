@@ -11,6 +11,7 @@ from mmengine.runner import Runner
 
 import feed_mm  # noqa: F401 - torch shims and registries before any build
 from feed_mm.apis import load_config, run_cli
+from feed_mm.apis.sfeed import run_sfeed
 
 
 def parse_args() -> argparse.Namespace:
@@ -74,6 +75,18 @@ def main() -> None:
         cfg.resume = True
         cfg.load_from = args.resume
 
+    if cfg.get('sfeed'):
+        # A config with an `sfeed` field trains its generations.
+        options = dict(cfg.sfeed)
+        run_sfeed(
+            cfg,
+            generations=options.get('generations', 3),
+            work_dir=cfg.work_dir,
+            resume=cfg.resume,
+            lineage=options.get('lineage', False),
+            warm_start=options.get('warm_start', False),
+            metric=options.get('metric', 'accuracy/top1'))
+        return
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -1,0 +1,189 @@
+"""Sequential FEED: generations of one architecture, each trained by FEED
+from the previous generation(s), through the ordinary MMEngine runner."""
+import copy
+import json
+import os
+import os.path as osp
+import time
+from typing import Any, Dict, List, Optional
+
+from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+from feed_mm.utils import FEEDConfigError
+
+RESULT_FILE = 'sfeed_result.json'
+TABLE_FILE = 'sfeed_results'
+
+
+def generation_dir(work_dir: str, generation: int) -> str:
+    return osp.join(work_dir, f'gen_{generation}')
+
+
+def _write_json(path: str, content: Any) -> None:
+    tmp = f'{path}.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(content, f, indent=2)
+    os.replace(tmp, path)
+
+
+def _read_result(work_dir: str, generation: int) -> Optional[Dict]:
+    path = osp.join(generation_dir(work_dir, generation), RESULT_FILE)
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _generation_cfg(cfg: Config, generation: int, work_dir: str,
+                    lineage: bool, warm_start: bool,
+                    resume: bool) -> Config:
+    """The config of one generation: plain training of the student for
+    generation 0, FEED from the earlier generation(s) afterwards."""
+    gen_cfg = copy.deepcopy(cfg)
+    gen_cfg.pop('sfeed', None)
+    student = copy.deepcopy(cfg.model.architecture)
+    gen_dir = generation_dir(work_dir, generation)
+    gen_cfg.work_dir = gen_dir
+    gen_cfg.experiment_name = (
+        f'sfeed_gen{generation}_{time.strftime("%Y%m%d_%H%M%S")}')
+    seed = (cfg.get('randomness') or {}).get('seed')
+    if seed is not None:
+        # A fresh, different initialisation for every generation.
+        gen_cfg.randomness = dict(cfg.randomness, seed=seed + generation)
+    if generation == 0:
+        gen_cfg.model = student
+        gen_cfg.default_scope = 'mmpretrain'
+        gen_cfg.val_cfg = dict()
+        gen_cfg.test_cfg = dict()
+    else:
+        teachers = range(generation) if lineage else [generation - 1]
+        gen_cfg.model.teachers = {
+            f'gen{k}': dict(
+                model=copy.deepcopy(student),
+                ckpt=generation_dir(work_dir, k))
+            for k in teachers
+        }
+        if warm_start:
+            previous = generation_dir(work_dir, generation - 1)
+            with open(osp.join(previous, 'last_checkpoint')) as f:
+                checkpoint = f.read().strip()
+            gen_cfg.model.architecture.init_cfg = dict(
+                type='Pretrained',
+                checkpoint=checkpoint,
+                prefix='architecture.' if generation > 1 else None)
+    has_checkpoint = osp.isfile(osp.join(gen_dir, 'last_checkpoint'))
+    if has_checkpoint and not resume:
+        raise FEEDConfigError(
+            '--resume', f'{gen_dir} holds an unfinished run of generation '
+            f'{generation}; pass --resume to continue it, or remove the '
+            'folder to start this generation again')
+    gen_cfg.resume = has_checkpoint
+    gen_cfg.load_from = None
+    return gen_cfg
+
+
+def _train_generation(gen_cfg: Config, generation: int, metric: str,
+                      lineage: bool) -> Dict[str, Any]:
+    runner = Runner.from_cfg(gen_cfg)
+    runner.train()
+    metrics = runner.val_loop.run()
+    if metric not in metrics:
+        raise FEEDConfigError(
+            'sfeed.metric', f'{metric!r} is not among the validation '
+            f'metrics ({", ".join(metrics)})')
+    teachers = list(gen_cfg.model.get('teachers', {})) if generation else []
+    teacher_scores = [
+        metrics.get(f'teacher.{name}.{metric}') for name in teachers
+    ]
+    result = dict(
+        generation=generation,
+        teachers=teachers,
+        student=float(metrics[metric]),
+        teacher=(float(teacher_scores[-1])
+                 if teacher_scores and teacher_scores[-1] is not None else
+                 None),
+        lineage=lineage,
+        metric=metric,
+    )
+    if result['teacher'] is not None:
+        result['gain'] = result['student'] - result['teacher']
+    _write_json(osp.join(gen_cfg.work_dir, RESULT_FILE), result)
+    return result
+
+
+def format_table(results: List[Dict[str, Any]]) -> str:
+    """A Markdown table: generation, teacher(s), student and teacher
+    scores and their difference."""
+    metric = results[0]['metric'] if results else 'accuracy/top1'
+    lines = [
+        f'| generation | teacher | student {metric} | teacher {metric} | '
+        'difference |', '|---|---|---|---|---|'
+    ]
+    for r in results:
+        teacher = ', '.join(r['teachers']) or '—'
+        t_score = '—' if r['teacher'] is None else f'{r["teacher"]:.2f}'
+        gain = '—' if r.get('gain') is None else f'{r["gain"]:+.2f}'
+        lines.append(f'| {r["generation"]} | {teacher} | '
+                     f'{r["student"]:.2f} | {t_score} | {gain} |')
+    return '\n'.join(lines)
+
+
+def run_sfeed(cfg: Config,
+              generations: int,
+              work_dir: str,
+              resume: bool = False,
+              lineage: bool = False,
+              warm_start: bool = False,
+              metric: str = 'accuracy/top1') -> List[Dict[str, Any]]:
+    """Train ``generations`` generations of the student of a FEED config.
+
+    Generation 0 trains the student alone; generation k >= 1 trains a
+    freshly initialised student (or one warm-started from generation k-1)
+    with FEED from generation k-1 as its single teacher, or from all earlier
+    generations with ``lineage=True``. Each generation lives in
+    ``work_dir/gen_k``; a finished one (with ``sfeed_result.json``) is never
+    retrained, an interrupted one continues with ``resume=True``.
+
+    Args:
+        cfg (Config): A FEED config (``model.type='FEEDDistill'``); its
+            teachers are replaced by the earlier generations.
+        generations (int): Number of generations, generation 0 included.
+        work_dir (str): Root folder of the generations.
+        resume (bool): Continue an interrupted generation.
+        lineage (bool): Distil generation k from all earlier generations.
+        warm_start (bool): Initialise generation k's student from k-1.
+        metric (str): Validation metric of the table.
+
+    Returns:
+        list[dict]: One result per generation.
+    """
+    if cfg.model.get('type') != 'FEEDDistill':
+        raise FEEDConfigError(
+            'model.type', 'sequential FEED needs a FEEDDistill config, got '
+            f'{cfg.model.get("type")!r}')
+    if not isinstance(generations, int) or generations < 1:
+        raise FEEDConfigError(
+            'sfeed.generations', f'must be an int >= 1, got {generations!r}')
+    os.makedirs(work_dir, exist_ok=True)
+    results: List[Dict[str, Any]] = []
+    for generation in range(generations):
+        result = _read_result(work_dir, generation)
+        if result is not None:
+            print_log(
+                f'sFEED: generation {generation} is finished '
+                f'({result["student"]:.2f}), not retrained.',
+                logger='current')
+        else:
+            gen_cfg = _generation_cfg(cfg, generation, work_dir, lineage,
+                                      warm_start, resume)
+            result = _train_generation(gen_cfg, generation, metric, lineage)
+        results.append(result)
+        table = format_table(results)
+        print_log(f'sFEED results so far:\n{table}', logger='current')
+        _write_json(osp.join(work_dir, f'{TABLE_FILE}.json'), results)
+        with open(osp.join(work_dir, f'{TABLE_FILE}.md'), 'w') as f:
+            f.write(table + '\n')
+    print(format_table(results))
+    return results
