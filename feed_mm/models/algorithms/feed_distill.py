@@ -484,6 +484,33 @@ class FEEDDistill(BaseAlgorithm):
         self.distiller.clear_records()
         return losses
 
+    @torch.no_grad()
+    def feed_feature_pairs(self, inputs: torch.Tensor
+                           ) -> Dict[str, Tuple[torch.Tensor, torch.Tensor]]:
+        """For each teacher, the translated student map and the teacher's
+        map brought to its size: what the FEED loss compares (used by the
+        reconstruction-error analysis).
+
+        Args:
+            inputs (Tensor): A preprocessed batch.
+
+        Returns:
+            dict: ``name -> (translated_student, teacher_feature)``.
+        """
+        for name in self.teachers:
+            self._forward_teacher(name, inputs, None)
+        with self.distiller.student_recorders:
+            self.student(inputs, mode='tensor')
+        student_feature = self.distiller.feed_feature(None)
+        pairs = {}
+        for name, translator in self.distiller.translators.items():
+            translated = translator(student_feature)
+            teacher_feature = self.distiller.feed_losses[name].align(
+                translated, self.distiller.feed_feature(name), name)
+            pairs[name] = (translated, teacher_feature)
+        self.distiller.clear_records()
+        return pairs
+
     def train(self, mode: bool = True) -> 'FEEDDistill':
         """Set the student's mode; teachers stay in eval mode (their norm
         layers follow ``mode`` only when ``teacher_norm_eval`` is False)."""

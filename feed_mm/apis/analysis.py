@@ -1,0 +1,93 @@
+"""FEED's reconstruction-error diagnostic: how well each translated student
+map reconstructs each teacher's map, phi(tau_n(F_s)) vs phi(F_t(n))."""
+from typing import Dict, Iterable, List, Mapping, Optional
+
+import torch
+
+from feed_mm.models.losses import feature_factor
+
+
+@torch.no_grad()
+def reconstruction_errors(model,
+                          dataloader: Iterable,
+                          max_batches: Optional[int] = None
+                          ) -> Dict[str, Dict[str, float]]:
+    """Per-teacher mean reconstruction error over a data split.
+
+    For each sample, ``L1 = ||phi(F_t) - phi(tau(F_s))||_1`` and
+    ``L2 = ||phi(F_t) - phi(tau(F_s))||_2`` (phi: per-sample L2-normalised,
+    flattened map); the result is their mean over all samples.
+
+    Args:
+        model (FEEDDistill): A FEED model with trained translators.
+        dataloader (Iterable): Batches as the model's data preprocessor
+            takes them.
+        max_batches (int, optional): Stop after this many batches.
+
+    Returns:
+        dict: ``teacher -> {'l1': ..., 'l2': ..., 'samples': n}``.
+    """
+    model.eval()
+    sums: Dict[str, torch.Tensor] = {}
+    count = 0
+    for index, data_batch in enumerate(dataloader):
+        if max_batches is not None and index >= max_batches:
+            break
+        inputs = model.data_preprocessor(data_batch, False)['inputs']
+        for name, (translated, teacher) in model.feed_feature_pairs(
+                inputs).items():
+            diff = feature_factor(teacher) - feature_factor(translated)
+            batch_sums = torch.stack(
+                [diff.abs().sum(1).sum(),
+                 diff.norm(dim=1).sum()]).cpu().double()
+            sums[name] = sums.get(name, 0) + batch_sums
+        count += inputs.shape[0]
+    if count == 0:
+        raise ValueError('reconstruction_errors: the data split is empty')
+    return {
+        name: dict(l1=float(s[0] / count), l2=float(s[1] / count),
+                   samples=count)
+        for name, s in sums.items()
+    }
+
+
+def format_errors_table(results: Mapping[str, Mapping[str, Mapping[str,
+                                                                   float]]]
+                        ) -> str:
+    """A Markdown table with one row per (run, teacher)."""
+    lines = ['| run | teacher | L1 | L2 | samples |', '|---|---|---|---|---|']
+    for run, errors in results.items():
+        for teacher, e in errors.items():
+            lines.append(f'| {run} | {teacher} | {e["l1"]:.4f} | '
+                         f'{e["l2"]:.4f} | {e["samples"]} |')
+    return '\n'.join(lines)
+
+
+def plot_errors(results: Mapping[str, Mapping[str, Mapping[str, float]]],
+                out_file: str) -> None:
+    """Grouped bar chart (one group per teacher, one bar per run), L1 and
+    L2 side by side, saved as PNG."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    runs: List[str] = list(results)
+    teachers: List[str] = []
+    for errors in results.values():
+        teachers += [t for t in errors if t not in teachers]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    width = 0.8 / max(len(runs), 1)
+    for ax, metric in zip(axes, ('l1', 'l2')):
+        for i, run in enumerate(runs):
+            xs = [t + i * width for t in range(len(teachers))]
+            ys = [results[run].get(t, {}).get(metric, float('nan'))
+                  for t in teachers]
+            ax.bar(xs, ys, width=width, label=run)
+        ax.set_xticks([t + 0.4 - width / 2 for t in range(len(teachers))])
+        ax.set_xticklabels(teachers)
+        ax.set_title(f'reconstruction error ({metric.upper()})')
+        ax.set_xlabel('teacher')
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,77 @@
+"""Reconstruction error of FEED translators, per teacher, on a data split.
+
+    python tools/analysis/reconstruction_error.py \
+        --run ft configs/feed/ft_resnet20_resnet20_digits.py work_dirs/ft/epoch_10.pth \
+        --run pfeed2 configs/feed/pfeed_resnet20_2xresnet20_digits.py work_dirs/p2/epoch_10.pth \
+        --out-dir work_dirs/recon
+
+For each run (a FEED config and a checkpoint of it, with translators), the
+mean over the split of ||phi(F_t) - phi(tau(F_s))|| (L1 and L2) for every
+teacher; a Markdown table, a JSON file and a PNG bar chart.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import DictAction
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner, load_checkpoint
+
+import feed_mm  # noqa: F401 - torch shims and registries before any build
+from feed_mm.apis import load_config, run_cli
+from feed_mm.apis.analysis import (format_errors_table, plot_errors,
+                                   reconstruction_errors)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Reconstruction error of FEED translators')
+    parser.add_argument(
+        '--run', nargs=3, action='append', required=True,
+        metavar=('LABEL', 'CONFIG', 'CHECKPOINT'),
+        help='a FEED config and a checkpoint of it; repeat to compare')
+    parser.add_argument(
+        '--split', choices=['val', 'test', 'train'], default='test',
+        help='which dataloader of the config to use')
+    parser.add_argument('--max-batches', type=int, default=None)
+    parser.add_argument('--out-dir', default='work_dirs/reconstruction_error')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='overrides applied to every run\'s config')
+    return parser.parse_args()
+
+
+def evaluate_run(config: str, checkpoint: str, split: str, cfg_options,
+                 max_batches):
+    cfg = load_config(config, None, cfg_options, 'none')
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        from mmrazor.registry import MODELS
+        model_cfg = dict(cfg.model)
+        model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+        model = MODELS.build(model_cfg)
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        dataloader = Runner.build_dataloader(cfg[f'{split}_dataloader'])
+        return reconstruction_errors(model, dataloader, max_batches)
+
+
+def main() -> None:
+    args = parse_args()
+    results = {
+        label: evaluate_run(config, ckpt, args.split, args.cfg_options,
+                            args.max_batches)
+        for label, config, ckpt in args.run
+    }
+    os.makedirs(args.out_dir, exist_ok=True)
+    table = format_errors_table(results)
+    print(table)
+    with open(osp.join(args.out_dir, 'reconstruction_error.json'), 'w') as f:
+        json.dump(results, f, indent=2)
+    with open(osp.join(args.out_dir, 'reconstruction_error.md'), 'w') as f:
+        f.write(table + '\n')
+    plot_errors(results, osp.join(args.out_dir, 'reconstruction_error.png'))
+    print(f'Wrote table, JSON and PNG to {args.out_dir}')
+
+
+if __name__ == '__main__':
+    run_cli(main)
