@@ -27,6 +27,9 @@ import mmrazor.engine  # noqa: E402,F401
 import mmrazor.models  # noqa: E402,F401
 
 from . import datasets, engine, models  # noqa: E402,F401
+from .utils import install_safe_checkpoint_loader  # noqa: E402
+
+install_safe_checkpoint_loader()
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__', 'apply_compat_shims']
