@@ -41,3 +41,13 @@ def train_in_process(config: str, work_dir: str, options=()) -> str:
     cfg = load_config(osp.join(REPO, config), work_dir, parsed.cfg, 'none')
     Runner.from_cfg(cfg).train()
     return work_dir
+
+
+def build_razor_model(cfg: dict):
+    """Build a model dict from MMRazor's registry in MMRazor's scope,
+    whatever scope a runner earlier in the process left as default."""
+    import feed_mm  # noqa: F401
+    from mmengine.registry import DefaultScope
+    from mmrazor.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        return MODELS.build(cfg)

@@ -8,7 +8,7 @@ from mmengine.config import Config
 
 import feed_mm  # noqa: F401
 from feed_mm.apis.analysis import reconstruction_errors
-from tests.helpers import REPO, TINY, run_tool
+from tests.helpers import REPO, TINY, build_razor_model, run_tool
 
 FEED_2T = 'configs/feed/pfeed_resnet20_2xresnet20_digits.py'
 
@@ -24,12 +24,11 @@ def _digits_batch(size):
 
 
 def test_errors_match_a_direct_computation():
-    from mmrazor.registry import MODELS
     cfg = Config.fromfile(osp.join(REPO, FEED_2T))
     cfg.model.teachers.t0.ckpt = None
     cfg.model.teachers.t1.ckpt = None
     torch.manual_seed(0)
-    model = MODELS.build(
+    model = build_razor_model(
         dict(cfg.model, data_preprocessor=cfg.data_preprocessor)).eval()
     batch, _ = _digits_batch(12)
     result = reconstruction_errors(model, [batch, batch])
@@ -52,12 +51,11 @@ def test_errors_match_a_direct_computation():
 
 def test_cli_compares_runs_and_writes_table_json_png(digits_teachers,
                                                      tmp_path):
-    from mmrazor.registry import MODELS
     options = [f'model.teachers.t{i}.ckpt={p}'
                for i, p in enumerate(digits_teachers)]
     cfg = Config.fromfile(osp.join(REPO, FEED_2T))
     cfg.merge_from_dict({o.split('=')[0]: o.split('=')[1] for o in options})
-    model = MODELS.build(dict(cfg.model,
+    model = build_razor_model(dict(cfg.model,
                               data_preprocessor=cfg.data_preprocessor))
     ckpt = tmp_path / 'feed.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)

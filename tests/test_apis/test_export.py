@@ -10,17 +10,16 @@ from mmengine.config import Config
 
 import feed_mm  # noqa: F401
 from feed_mm.apis import export_student
-from tests.helpers import REPO, run_tool
+from tests.helpers import REPO, build_razor_model, run_tool
 
 PLAIN_CONFIG = osp.join(REPO, 'configs/teachers/digits_resnet20_s0.py')
 
 
 @pytest.fixture(scope='module')
 def feed_checkpoint(tmp_path_factory):
-    from mmrazor.registry import MODELS
     cfg = Config.fromfile(PLAIN_CONFIG)
     torch.manual_seed(0)
-    algo = MODELS.build(
+    algo = build_razor_model(
         dict(
             type='FEEDDistill',
             architecture=cfg.model,
@@ -44,8 +43,10 @@ def feed_checkpoint(tmp_path_factory):
 
 
 def _plain_student(cfg):
+    from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
-    return MODELS.build(cfg.model).eval()
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return MODELS.build(cfg.model).eval()
 
 
 def test_export_drops_translators_and_loads_strictly(feed_checkpoint,

@@ -30,7 +30,8 @@ def test_sfeed_killed_in_generation_1_resumes_without_retraining(tmp_path):
                             cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    first_ckpt = osp.join(work_dir, 'gen_1', 'epoch_1.pth')
+    # Written by the CheckpointHook right after gen 1's first checkpoint.
+    first_ckpt = osp.join(work_dir, 'gen_1', 'last_checkpoint')
     deadline = time.time() + 300
     while not osp.exists(first_ckpt) and proc.poll() is None \
             and time.time() < deadline:

@@ -16,6 +16,7 @@ from mmrazor.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from feed_mm.models.distillers import FEEDDistiller
+from feed_mm.models.distillers.feed_distiller import in_razor_scope
 from feed_mm.utils import FEEDConfigError
 
 TEACHER_OPTION_KEYS = ('model', 'ckpt', 'feature', 'loss_weight', 'translator',
@@ -99,8 +100,9 @@ def build_model(spec: ModelSpec, key: str) -> BaseModel:
                 scope, _, name = model_type.rpartition('.')
                 if scope:
                     cfg.update(type=name, _scope_=scope)
-                elif MODELS.get(model_type) is None:
-                    cfg['_scope_'] = 'mmpretrain'
+                else:
+                    cfg['_scope_'] = ('mmrazor' if MODELS.get(model_type)
+                                      else 'mmpretrain')
         try:
             model = MODELS.build(cfg)
         except FEEDConfigError:
@@ -248,7 +250,7 @@ def build_distiller(cfg: Dict) -> FEEDDistiller:
     cfg = dict(cfg)
     cfg.setdefault('type', 'FEEDDistiller')
     try:
-        distiller = MODELS.build(cfg)
+        distiller = MODELS.build(in_razor_scope(cfg))
     except FEEDConfigError:
         raise
     except Exception as err:

@@ -71,6 +71,17 @@ def check_module_source(model: nn.Module, source: str, key: str,
             _suggest(source, names))
 
 
+def in_razor_scope(cfg: Mapping) -> Dict:
+    """A copy of ``cfg`` built in MMRazor's scope unless it names another
+    (``'scope.Type'`` or ``_scope_``): the distiller's parts must resolve
+    the same under whatever default scope the caller runs (a runner of an
+    mmpretrain config may have set it)."""
+    cfg = dict(cfg)
+    if isinstance(cfg.get('type'), str) and '.' not in cfg['type']:
+        cfg.setdefault('_scope_', 'mmrazor')
+    return cfg
+
+
 def _merge(base: Optional[Dict], override: Optional[Dict]) -> Dict:
     merged = copy.deepcopy(dict(base or {}))
     merged.update(copy.deepcopy(dict(override or {})))
@@ -205,7 +216,7 @@ class FEEDDistiller(BaseDistiller):
             raise FEEDConfigError(key, f'expected a config dict with a type, '
                                   f'got {cfg!r}')
         try:
-            return MODELS.build(dict(cfg))
+            return MODELS.build(in_razor_scope(cfg))
         except (KeyError, TypeError, ValueError) as err:
             if isinstance(err, FEEDConfigError):
                 raise
