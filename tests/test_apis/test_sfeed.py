@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.helpers import REPO, TINY, run_tool
 
 CONFIG = 'configs/feed/ft_resnet20_resnet20_digits.py'
@@ -66,3 +68,53 @@ def test_sfeed_killed_in_generation_1_resumes_without_retraining(tmp_path):
     table = open(osp.join(work_dir, 'sfeed_results.md')).read()
     assert table.count('\n| ') == 2 and '| 1 | gen0 |' in table
     assert '| 1 | gen0 |' in resumed.stdout
+
+
+def _write_finished(work_dir, generation):
+    gen = osp.join(work_dir, f'gen_{generation}')
+    os.makedirs(gen)
+    with open(osp.join(gen, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(gen, 'epoch_3.pth'))
+
+
+def test_generation_configs_single_lineage_and_warm_start(tmp_path):
+    from mmengine.config import Config
+
+    from feed_mm.apis.sfeed import _generation_cfg
+    cfg = Config.fromfile(osp.join(REPO, CONFIG))
+    work_dir = str(tmp_path)
+    gen0 = _generation_cfg(cfg, 0, work_dir, False, False, False)
+    assert gen0.model == cfg.model.architecture
+    assert gen0.default_scope == 'mmpretrain' and gen0.val_cfg == {}
+    assert gen0.randomness.seed == cfg.randomness.seed
+    for generation in (0, 1):
+        _write_finished(work_dir, generation)
+
+    single = _generation_cfg(cfg, 2, work_dir, False, False, False)
+    assert list(single.model.teachers) == ['gen1']
+    assert single.model.teachers.gen1.ckpt == osp.join(work_dir, 'gen_1')
+    assert single.randomness.seed == cfg.randomness.seed + 2
+    assert single.model.architecture.get('init_cfg') is None
+
+    lineage = _generation_cfg(cfg, 2, work_dir, True, True, False)
+    assert list(lineage.model.teachers) == ['gen0', 'gen1']
+    init = lineage.model.architecture.init_cfg
+    assert init.type == 'Pretrained' and init.prefix == 'architecture.'
+    assert init.checkpoint.endswith(osp.join('gen_1', 'epoch_3.pth'))
+    warm1 = _generation_cfg(cfg, 1, work_dir, False, True, True)
+    assert warm1.model.architecture.init_cfg.prefix is None
+    assert warm1.resume  # gen_1 has a checkpoint and resume was asked
+
+
+def test_sfeed_rejects_non_feed_configs(tmp_path):
+    from mmengine.config import Config
+
+    from feed_mm.apis.sfeed import run_sfeed
+    from feed_mm.utils import FEEDConfigError
+    plain = Config.fromfile(
+        osp.join(REPO, 'configs/teachers/digits_resnet20_s0.py'))
+    with pytest.raises(FEEDConfigError, match='model.type'):
+        run_sfeed(plain, 2, str(tmp_path))
+    feed = Config.fromfile(osp.join(REPO, CONFIG))
+    with pytest.raises(FEEDConfigError, match='sfeed.generations'):
+        run_sfeed(feed, 0, str(tmp_path))
