@@ -1,6 +1,6 @@
 """CIFAR ResNet (He et al., 2016, section 4.2) and the behaviour shared by
 feed_mm's three-stage CIFAR backbones."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -38,8 +38,9 @@ class StagedCifarBackbone(BaseBackbone):
     """Base of the three-stage CIFAR backbones: validates ``out_indices``
     and ``frozen_stages`` and implements freezing and ``norm_eval``.
 
-    Subclasses build their layers, then call :meth:`_freeze_stages`, and
-    implement :meth:`_stage_groups` and ``forward``.
+    Subclasses build a stem and their stages with :meth:`_make_stages`, call
+    :meth:`_freeze_stages`, and implement :meth:`_stem`, :meth:`_stage_groups`
+    and, where the last stage needs more, :meth:`_finish_last_stage`.
 
     Args:
         out_indices (Sequence[int] | int): Stages whose outputs ``forward``
@@ -82,6 +83,44 @@ class StagedCifarBackbone(BaseBackbone):
                 f'-1..{self.num_stages}, got {frozen_stages!r}')
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
+
+    def _make_stages(self, in_channels: int, stage_channels: Sequence[int],
+                     num_blocks: int,
+                     make_block: Callable[[int, int, int, int],
+                                          nn.Module]) -> int:
+        """Add ``layer1..3``, each of ``num_blocks`` blocks; the first block
+        of stages 2 and 3 halves the resolution. ``make_block(in_channels,
+        out_channels, stride, stage_index)`` builds one block. Returns the
+        last stage's channels."""
+        channels = in_channels
+        for i, (out_channels, stride) in enumerate(
+                zip(stage_channels, (1, 2, 2))):
+            blocks = []
+            for j in range(num_blocks):
+                blocks.append(
+                    make_block(channels, out_channels, stride if j == 0 else
+                               1, i))
+                channels = out_channels
+            self.add_module(f'layer{i + 1}', nn.Sequential(*blocks))
+        return channels
+
+    def _stem(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _finish_last_stage(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Outputs of the stages in ``out_indices``."""
+        x = self._stem(x)
+        outs = []
+        for i in range(self.num_stages):
+            x = getattr(self, f'layer{i + 1}')(x)
+            if i == self.num_stages - 1:
+                x = self._finish_last_stage(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
 
     def _stage_groups(self) -> List[List[nn.Module]]:
         """Modules of the stem (item 0) and of each stage (items 1..3), in
@@ -223,17 +262,10 @@ class CifarResNet(StagedCifarBackbone):
             in_channels, base_channels, 3, 1, padding=1, bias=False)
         self.bn1 = build_norm_layer(norm_cfg, base_channels)[1]
         self.relu = nn.ReLU(inplace=True)
-        channels = base_channels
-        for i, (out_channels, stride) in enumerate(
-                zip(self._out_channels, (1, 2, 2))):
-            blocks = []
-            for j in range(num_blocks):
-                blocks.append(
-                    CifarBasicBlock(channels, out_channels,
-                                    stride if j == 0 else 1, shortcut,
-                                    norm_cfg))
-                channels = out_channels
-            self.add_module(f'layer{i + 1}', nn.Sequential(*blocks))
+        self._make_stages(
+            base_channels, self._out_channels, num_blocks,
+            lambda cin, cout, stride, _: CifarBasicBlock(
+                cin, cout, stride, shortcut, norm_cfg))
         self._freeze_stages()
 
     @property
@@ -245,11 +277,5 @@ class CifarResNet(StagedCifarBackbone):
         return [[self.conv1, self.bn1], [self.layer1], [self.layer2],
                 [self.layer3]]
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        x = self.relu(self.bn1(self.conv1(x)))
-        outs = []
-        for i, layer in enumerate((self.layer1, self.layer2, self.layer3)):
-            x = layer(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+    def _stem(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.bn1(self.conv1(x)))

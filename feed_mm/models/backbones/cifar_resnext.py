@@ -1,5 +1,5 @@
 """CIFAR ResNeXt (Xie et al., CVPR 2017, section 5.3)."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -112,18 +112,11 @@ class CifarResNeXt(StagedCifarBackbone):
             in_channels, self.stem_channels, 3, 1, padding=1, bias=False)
         self.bn1 = build_norm_layer(norm_cfg, self.stem_channels)[1]
         self.relu = nn.ReLU(inplace=True)
-        channels = self.stem_channels
-        for i, (out_channels, stride) in enumerate(
-                zip(self.stage_channels, (1, 2, 2))):
-            width = cardinality * base_width * 2**i
-            blocks = []
-            for j in range(num_blocks):
-                blocks.append(
-                    ResNeXtBottleneck(channels, width, out_channels,
-                                      cardinality, stride if j == 0 else 1,
-                                      norm_cfg))
-                channels = out_channels
-            self.add_module(f'layer{i + 1}', nn.Sequential(*blocks))
+        self._make_stages(
+            self.stem_channels, self.stage_channels, num_blocks,
+            lambda cin, cout, stride, i: ResNeXtBottleneck(
+                cin, cardinality * base_width * 2**i, cout, cardinality,
+                stride, norm_cfg))
         self._freeze_stages()
 
     @property
@@ -135,11 +128,5 @@ class CifarResNeXt(StagedCifarBackbone):
         return [[self.conv1, self.bn1], [self.layer1], [self.layer2],
                 [self.layer3]]
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        x = self.relu(self.bn1(self.conv1(x)))
-        outs = []
-        for i, layer in enumerate((self.layer1, self.layer2, self.layer3)):
-            x = layer(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+    def _stem(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.bn1(self.conv1(x)))

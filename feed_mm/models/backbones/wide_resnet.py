@@ -1,5 +1,5 @@
 """Wide ResNet for CIFAR (Zagoruyko & Komodakis, BMVC 2016)."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -117,17 +117,10 @@ class WideResNet(StagedCifarBackbone):
 
         self.conv1 = nn.Conv2d(
             in_channels, self.stem_channels, 3, 1, padding=1, bias=False)
-        channels = self.stem_channels
-        for i, (out_channels, stride) in enumerate(
-                zip(self._out_channels, (1, 2, 2))):
-            blocks = []
-            for j in range(num_blocks):
-                blocks.append(
-                    PreActBasicBlock(channels, out_channels,
-                                     stride if j == 0 else 1, drop_rate,
-                                     norm_cfg))
-                channels = out_channels
-            self.add_module(f'layer{i + 1}', nn.Sequential(*blocks))
+        channels = self._make_stages(
+            self.stem_channels, self._out_channels, num_blocks,
+            lambda cin, cout, stride, _: PreActBasicBlock(
+                cin, cout, stride, drop_rate, norm_cfg))
         self.norm_final = build_norm_layer(norm_cfg, channels)[1]
         self.relu_final = nn.ReLU(inplace=False)
         self._freeze_stages()
@@ -142,13 +135,10 @@ class WideResNet(StagedCifarBackbone):
         return [[self.conv1], [self.layer1], [self.layer2],
                 [self.layer3, self.norm_final]]
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        x = self.conv1(x)
-        outs = []
-        for i, layer in enumerate((self.layer1, self.layer2, self.layer3)):
-            x = layer(x)
-            if i == 2:
-                x = self.relu_final(self.norm_final(x))
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+    def _stem(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv1(x)
+
+    def _finish_last_stage(self, x: torch.Tensor) -> torch.Tensor:
+        # Pre-activation blocks leave the last stage un-normalised: the
+        # final BN + ReLU make the map that the head (and FEED) reads.
+        return self.relu_final(self.norm_final(x))
