@@ -11,11 +11,9 @@ is printed and saved as WORK_DIR/sfeed_results.{md,json}.
 """
 import argparse
 
-from mmengine.config import DictAction
-
 import feed_mm  # noqa: F401 - torch shims and registries before any build
-from feed_mm.apis import load_config, run_cli
-from feed_mm.apis.sfeed import run_sfeed
+from feed_mm.apis.cli import add_common_args, load_config, run_cli
+from feed_mm.apis.sfeed import run_sfeed_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -35,25 +33,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--warm-start', action='store_true',
         help='initialise each student from the previous generation')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings in the config, key=value pairs')
+    add_common_args(parser, launcher=False)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.work_dir, args.cfg_options, 'none')
-    options = dict(cfg.get('sfeed') or {})
-    run_sfeed(
+    run_sfeed_config(
         cfg,
-        generations=args.generations or options.get('generations', 3),
-        work_dir=cfg.work_dir,
         resume=args.resume,
-        lineage=args.lineage or options.get('lineage', False),
-        warm_start=args.warm_start or options.get('warm_start', False),
-        metric=options.get('metric', 'accuracy/top1'))
-
+        generations=args.generations,
+        lineage=args.lineage,
+        warm_start=args.warm_start)
 
 if __name__ == '__main__':
     run_cli(main)

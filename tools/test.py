@@ -5,11 +5,11 @@ Same command line as MMPretrain's and MMRazor's tools/test.py.
 import argparse
 import os
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import feed_mm  # noqa: F401 - torch shims and registries before any build
-from feed_mm.apis import load_config, run_cli
+from feed_mm.apis.cli import (add_common_args, load_config,
+                              parse_with_launcher, run_cli)
 
 
 def parse_args() -> argparse.Namespace:
@@ -20,21 +20,8 @@ def parse_args() -> argparse.Namespace:
         '--work-dir', help='the dir to save the evaluation logs')
     parser.add_argument(
         '--out', help='dump the metrics to this file (.json/.yaml/.pkl)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings in the config, key=value pairs')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parse_with_launcher(parser)
 
 
 def main() -> None:

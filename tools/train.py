@@ -3,15 +3,14 @@
 Same command line as MMPretrain's and MMRazor's tools/train.py.
 """
 import argparse
-import os
 
 import torch
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import feed_mm  # noqa: F401 - torch shims and registries before any build
-from feed_mm.apis import load_config, run_cli
-from feed_mm.apis.sfeed import run_sfeed
+from feed_mm.apis.cli import (add_common_args, load_config,
+                              parse_with_launcher, run_cli)
+from feed_mm.apis.sfeed import run_sfeed_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -34,22 +33,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--auto-scale-lr', action='store_true',
         help='scale the learning rate with the total batch size')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings in the config, key=value pairs '
-        '(e.g. train_cfg.max_epochs=3)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parse_with_launcher(parser)
 
 
 def main() -> None:
@@ -77,15 +62,7 @@ def main() -> None:
 
     if cfg.get('sfeed'):
         # A config with an `sfeed` field trains its generations.
-        options = dict(cfg.sfeed)
-        run_sfeed(
-            cfg,
-            generations=options.get('generations', 3),
-            work_dir=cfg.work_dir,
-            resume=cfg.resume,
-            lineage=options.get('lineage', False),
-            warm_start=options.get('warm_start', False),
-            metric=options.get('metric', 'accuracy/top1'))
+        run_sfeed_config(cfg, resume=cfg.resume)
         return
     runner = Runner.from_cfg(cfg)
     runner.train()

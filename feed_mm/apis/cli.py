@@ -1,11 +1,12 @@
 """What tools/train.py and tools/test.py share: config loading with the
 MMPretrain/MMRazor command-line conventions, and clear errors."""
+import argparse
 import os
 import os.path as osp
 import sys
 from typing import Callable, Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from feed_mm.utils import FEEDConfigError
 
@@ -16,6 +17,35 @@ DEBUG_ENV = 'FEED_MM_DEBUG'
 _BUILD_ERROR_MARKERS = (' is not in the ', 'unexpected keyword argument',
                         'required positional argument',
                         'required keyword-only argument')
+
+
+def add_common_args(parser: argparse.ArgumentParser,
+                    launcher: bool = True) -> None:
+    """The flags every feed_mm tool shares with MMPretrain's tools:
+    ``--cfg-options`` and, for tools that can run distributed,
+    ``--launcher`` and ``--local-rank``."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings in the config, key=value pairs '
+        '(e.g. train_cfg.max_epochs=3)')
+    if launcher:
+        parser.add_argument(
+            '--launcher',
+            choices=['none', 'pytorch', 'slurm', 'mpi'],
+            default='none',
+            help='job launcher')
+        parser.add_argument('--local_rank', '--local-rank', type=int,
+                            default=0)
+
+
+def parse_with_launcher(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse, and export LOCAL_RANK as torch.distributed launchers do."""
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
 
 
 def load_config(config: str, work_dir: Optional[str],

@@ -187,3 +187,23 @@ def run_sfeed(cfg: Config,
             f.write(table + '\n')
     print(format_table(results))
     return results
+
+
+def run_sfeed_config(cfg: Config,
+                     resume: bool = False,
+                     generations: Optional[int] = None,
+                     lineage: bool = False,
+                     warm_start: bool = False) -> List[Dict[str, Any]]:
+    """:func:`run_sfeed` with the config's ``sfeed`` field
+    (``dict(generations=3, lineage=False, warm_start=False,
+    metric='accuracy/top1')``) as defaults under the given options, in
+    ``cfg.work_dir``."""
+    options = dict(cfg.get('sfeed') or {})
+    return run_sfeed(
+        cfg,
+        generations=generations or options.get('generations', 3),
+        work_dir=cfg.work_dir,
+        resume=resume,
+        lineage=lineage or options.get('lineage', False),
+        warm_start=warm_start or options.get('warm_start', False),
+        metric=options.get('metric', 'accuracy/top1'))

@@ -63,7 +63,13 @@ class _FEEDLoopMixin:
 
     phase: str
 
-    def _setup_teacher_evaluation(self, evaluate_teachers: bool) -> None:
+    def __init__(self,
+                 runner,
+                 dataloader: Union[DataLoader, Dict],
+                 evaluator: Union[Evaluator, Dict, List],
+                 fp16: bool = False,
+                 evaluate_teachers: bool = True) -> None:
+        super().__init__(runner, dataloader, evaluator, fp16)
         self.teacher_evaluation = (
             _TeacherEvaluation() if evaluate_teachers else None)
 
@@ -106,15 +112,6 @@ class FEEDValLoop(_FEEDLoopMixin, ValLoop):
 
     phase = 'val'
 
-    def __init__(self,
-                 runner,
-                 dataloader: Union[DataLoader, Dict],
-                 evaluator: Union[Evaluator, Dict, List],
-                 fp16: bool = False,
-                 evaluate_teachers: bool = True) -> None:
-        super().__init__(runner, dataloader, evaluator, fp16)
-        self._setup_teacher_evaluation(evaluate_teachers)
-
 
 @LOOPS.register_module()
 class FEEDTestLoop(_FEEDLoopMixin, TestLoop):
@@ -131,12 +128,3 @@ class FEEDTestLoop(_FEEDLoopMixin, TestLoop):
     """
 
     phase = 'test'
-
-    def __init__(self,
-                 runner,
-                 dataloader: Union[DataLoader, Dict],
-                 evaluator: Union[Evaluator, Dict, List],
-                 fp16: bool = False,
-                 evaluate_teachers: bool = True) -> None:
-        super().__init__(runner, dataloader, evaluator, fp16)
-        self._setup_teacher_evaluation(evaluate_teachers)
