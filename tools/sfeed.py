@@ -47,5 +47,6 @@ def main() -> None:
         lineage=args.lineage,
         warm_start=args.warm_start)
 
+
 if __name__ == '__main__':
     run_cli(main)
