@@ -170,14 +170,12 @@ class CheckedImageNet(ImageNet):
                 'data/imagenet) and split to train or val')
         missing = _first_missing([], folders) or _first_missing(files)
         if missing is not None:
-            layout = (f'{_join(data_root, image_dir)}/ and {files[0]}'
-                      if files else
-                      f'{_join(data_root, image_dir or "train")}/<class>/'
-                      '*.JPEG (or an image folder plus meta/<split>.txt)')
+            needed = ', '.join([f'{path}/' for path in folders[1:] or folders]
+                               + files)
             raise FileNotFoundError(
                 f'ImageNet not found: {missing} does not exist. Download '
                 f'ILSVRC-2012 ({IMAGENET_URL}, after registration) and '
-                f'extract it so that {layout} exist, or set data_root to '
-                'where it is (train/ and val/ folders, optionally meta/'
-                'train.txt and meta/val.txt lists as in mmpretrain\'s '
-                'ImageNet layout).')
+                f'extract it so that these exist: {needed} (train/ and val/ '
+                'image folders with one sub-folder per class, or flat ones '
+                'with meta/train.txt and meta/val.txt lists), or set '
+                'data_root to where it is.')

@@ -1,0 +1,7 @@
+# ResNeXt-29 16x64d teacher 2 on CIFAR-100. Teachers of one architecture
+# differ only by their seed (independently trained networks, the paper's
+# main setting).
+_base_ = ['./_base_/cifar100_resnext29_16x64d.py']
+
+randomness = dict(seed=2)
+work_dir = 'work_dirs/teachers/cifar100_resnext29_16x64d_s2'
