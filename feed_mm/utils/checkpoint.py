@@ -1,24 +1,32 @@
 """Safe loading of MMEngine checkpoints under torch's ``weights_only``.
 
 mmengine 0.10 calls ``torch.load`` without ``weights_only``; since torch 2.6
-that means ``weights_only=True``, and every checkpoint MMEngine writes (its
-``message_hub`` holds ``HistoryBuffer`` objects with numpy arrays) fails to
-load. Turning ``weights_only`` off would let a downloaded checkpoint run
-code. Instead, :func:`safe_load` keeps ``weights_only=True`` and allows
-exactly the types MMEngine writes; :func:`install_safe_checkpoint_loader`
-makes MMEngine's ``CheckpointLoader`` use it, so teacher checkpoints,
-``load_from`` and ``--resume`` all go through it.
+that means ``weights_only=True``, and every checkpoint MMEngine writes fails
+to load because its ``message_hub`` holds ``HistoryBuffer`` objects and
+numpy arrays and scalars. Turning ``weights_only`` off (or setting
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``) would let a downloaded checkpoint run
+code. Instead :func:`safe_load` keeps ``weights_only=True`` and allows
+exactly the globals MMEngine checkpoints hold (:data:`MMENGINE_SAFE_GLOBALS`);
+files the user vouches for can opt out (:func:`trust_checkpoint`,
+``FEED_MM_TRUSTED_CHECKPOINTS``). :func:`install_safe_checkpoint_loader`
+puts :func:`safe_load` behind MMEngine's ``CheckpointLoader``, so
+``load_checkpoint``, ``Runner(load_from=...)``, ``resume`` and MMRazor's
+teacher checkpoints all go through it.
 """
+import logging
 import os
 import os.path as osp
 import pickle
 import re
+import struct
 import zipfile
-from typing import Any, Callable, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Set
+from urllib.parse import urlparse
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer, print_log
+from mmengine.utils import digit_version
 
 __all__ = [
     'safe_load', 'trust_checkpoint', 'install_safe_checkpoint_loader',
@@ -26,191 +34,412 @@ __all__ = [
     'MMENGINE_SAFE_GLOBALS', 'TRUSTED_ENV'
 ]
 
+#: Environment variable: ``os.pathsep``-separated checkpoint files or
+#: directories that are loaded without the allow-list.
 TRUSTED_ENV = 'FEED_MM_TRUSTED_CHECKPOINTS'
-_trusted_paths: Set[str] = set()
 
 
 class UnsafeCheckpointError(RuntimeError):
-    """A checkpoint whose pickle needs a global outside the allow-list (it
-    could run code); nothing from it was executed."""
+    """A checkpoint needs a global outside :data:`MMENGINE_SAFE_GLOBALS`.
+
+    Nothing outside the allow-list was executed. The message names the
+    file, the offending globals and how to trust the file.
+
+    Args:
+        message (str): The error message.
+    """
 
 
 class CorruptCheckpointError(RuntimeError):
-    """A checkpoint file that is truncated, empty or not a checkpoint."""
+    """A checkpoint file is empty, truncated, corrupted or not a checkpoint.
+
+    Args:
+        message (str): The error message, naming the file and the problem.
+    """
 
 
-# HistoryBuffer pickles its statistics methods as getattr(HistoryBuffer,
-# 'min'), so `builtins.getattr` appears in every MMEngine checkpoint. A free
-# getattr could reach any attribute of an allowed class (and from there
-# functions and modules), so it is replaced by one that only returns
-# HistoryBuffer's own statistics methods.
-_HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+class _ForbiddenAttribute(Exception):
+    """Raised inside the unpickler by :func:`_history_buffer_statistic`.
+
+    Deliberately not a ``pickle.UnpicklingError``: ``torch.load`` rewraps
+    those into one long message, this one reaches :func:`safe_load` as is.
+    """
 
 
-def _history_buffer_getattr(obj: Any, name: str) -> Callable:
-    allowed = set(_HISTORY_BUFFER_STATISTICS) | set(
-        HistoryBuffer._statistics_methods)
-    if obj is HistoryBuffer and name in allowed:
-        return getattr(HistoryBuffer, name)
-    raise pickle.UnpicklingError(
-        f'getattr({getattr(obj, "__name__", type(obj).__name__)}, {name!r})'
-        ' is not allowed: only HistoryBuffer statistics methods are')
+# HistoryBuffer pickles its default statistics methods (``min``, ``max``,
+# ``current``, ``mean``), and protocol 2 writes a method by its qualified name
+# as ``builtins.getattr(HistoryBuffer, 'min')``. So every MMEngine checkpoint
+# holds ``builtins.getattr``. The real getattr cannot be allowed: with any
+# allowed class it reaches arbitrary attributes (``__init__``,
+# ``__globals__``, ...) and from there callables and modules. torch's
+# unpickler cannot restrict arguments, but it resolves a GLOBAL name through
+# the allow-list, and ``safe_globals`` takes ``(callable, 'module.name')``
+# pairs. So the name ``builtins.getattr`` is bound to this function, which
+# only answers the four attribute lookups MMEngine writes.
+_HISTORY_BUFFER_STATISTICS: Dict[str, Callable] = {
+    name: getattr(HistoryBuffer, name)
+    for name in ('min', 'max', 'current', 'mean')
+}
 
 
-def _numpy_globals() -> List[Any]:
-    """numpy arrays, scalars and dtypes, as MMEngine's message hub stores
-    them (the reconstruct functions moved to numpy._core in numpy 2)."""
-    found: List[Any] = [np.ndarray, np.dtype]
-    for module_name in ('numpy._core.multiarray', 'numpy.core.multiarray'):
-        try:
-            module = __import__(module_name, fromlist=['_reconstruct'])
-        except ImportError:
-            continue
-        found += [(module._reconstruct, f'{module_name}._reconstruct'),
-                  (module.scalar, f'{module_name}.scalar')]
-    dtypes = getattr(np, 'dtypes', None)
-    if dtypes is not None:
-        found += [
-            getattr(dtypes, name) for name in dir(dtypes)
-            if name.endswith('DType')
-        ]
-    return found
+def _history_buffer_statistic(obj: Any, name: str) -> Callable:
+    """``getattr`` restricted to ``HistoryBuffer``'s default statistics.
+
+    Args:
+        obj: The object the pickle asks an attribute of.
+        name (str): The attribute name.
+
+    Returns:
+        Callable: The statistics method.
+    """
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_STATISTICS:
+        return _HISTORY_BUFFER_STATISTICS[name]
+    owner = getattr(obj, '__qualname__', type(obj).__qualname__)
+    raise _ForbiddenAttribute(f'builtins.getattr({owner}, {name!r})')
 
 
-MMENGINE_SAFE_GLOBALS: List[Union[Any, Tuple[Any, str]]] = [
+def _numpy_safe_globals() -> List[Any]:
+    """The numpy globals of MMEngine's message hub.
+
+    Returns:
+        list: Allow-list entries.
+    """
+    # Taken from what numpy itself pickles rather than imported by module
+    # path: the reconstruct functions live in numpy.core.multiarray before
+    # numpy 2 and numpy._core.multiarray since. Both spellings are bound, so
+    # a checkpoint written under either numpy loads under the running one.
+    reconstruct = np.zeros(0).__reduce__()[0]
+    scalar = np.float64(0).__reduce__()[0]
+    entries: List[Any] = [np.ndarray, np.dtype]
+    for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        entries += [(reconstruct, f'{module}._reconstruct'),
+                    (scalar, f'{module}.scalar')]
+    # A dtype pickles as ``numpy.dtype('f8', ...)``, but torch only BUILDs
+    # (sets the state of) objects whose exact type is allowed, and that type
+    # is the per-dtype class. float64/int64 are what Python floats/ints
+    # become (logged scalars, counts, eta); int32 is numpy's default int on
+    # Windows before numpy 2; float32 is what metrics computed in numpy
+    # float32 store as best_score. Other dtypes are refused.
+    entries += [
+        type(np.dtype(name))
+        for name in ('float32', 'float64', 'int32', 'int64')
+    ]
+    return entries
+
+
+#: The globals, beyond torch's own defaults, that a checkpoint may use when
+#: it is loaded with :func:`safe_load`. Entries are types or
+#: ``(callable, 'module.name')`` pairs as ``torch.serialization.safe_globals``
+#: takes them.
+MMENGINE_SAFE_GLOBALS: List[Any] = [
+    # The message hub's log scalars. Its __setstate__ only stores state (and
+    # updates the class-level statistics table, which _load_restricted
+    # checks).
     HistoryBuffer,
-    (_history_buffer_getattr, 'builtins.getattr'),
-    *_numpy_globals(),
+    (_history_buffer_statistic, 'builtins.getattr'),
+    *_numpy_safe_globals(),
 ]
+
+# (callable, name) entries came with torch 2.6 (pytorch#142153), the first
+# release whose torch.load defaults to weights_only=True.
+_ALLOW_LIST_SUPPORTED = (
+    digit_version(torch.__version__) >= digit_version('2.6.0'))
+_trusted_paths: Set[str] = set()
+
+
+def trust_checkpoint(path: str) -> None:
+    """Trust a checkpoint file, or every file under a directory, for the
+    rest of this process: it is unpickled without the allow-list, so it can
+    run code. Only for files you made yourself or otherwise trust.
+
+    Args:
+        path (str): A file or a directory.
+    """
+    _trusted_paths.add(osp.realpath(osp.expanduser(path)))
 
 
 def _is_trusted(filename: str) -> bool:
     path = osp.realpath(filename)
     entries = set(_trusted_paths)
     entries.update(
-        osp.realpath(p) for p in os.environ.get(TRUSTED_ENV, '').split(
-            os.pathsep) if p)
-    return any(path == entry or path.startswith(entry.rstrip(os.sep) + os.sep)
-               for entry in entries)
+        osp.realpath(osp.expanduser(entry))
+        for entry in os.environ.get(TRUSTED_ENV, '').split(os.pathsep)
+        if entry)
+    for entry in entries:
+        try:
+            if osp.commonpath([entry, path]) == entry:
+                return True
+        except ValueError:  # different drives on Windows
+            continue
+    return False
 
 
-def trust_checkpoint(path: str) -> None:
-    """Trust a checkpoint file (or every file under a directory) for this
-    process: it is then unpickled without restriction. Only for files you
-    made yourself or otherwise trust.
+def _restore_statistics(before: Dict[str, Callable]) -> List[str]:
+    """Undo changes a load made to ``HistoryBuffer._statistics_methods``.
+
+    ``HistoryBuffer.__setstate__`` updates that class-level table from the
+    pickle, so a crafted file could replace the methods every logger calls
+    (with other allowed callables). A genuine checkpoint only re-adds the
+    defaults.
 
     Args:
-        path (str): A file or a directory.
+        before (dict): The table before the load.
+
+    Returns:
+        list[str]: The names a load changed (restored), sorted.
     """
-    _trusted_paths.add(osp.realpath(path))
+    table = HistoryBuffer._statistics_methods
+    expected = {**_HISTORY_BUFFER_STATISTICS, **before}
+    changed = sorted(name for name, method in table.items()
+                     if expected.get(name) is not method)
+    if changed:
+        table.clear()
+        table.update(before)
+    return changed
 
 
-_TRUST_HINT = (
-    f'{TRUSTED_ENV}=<file or directory> (os.pathsep-separated) or call '
-    'feed_mm.utils.checkpoint.trust_checkpoint(path) before loading')
-# torch words it 'Unsupported global: GLOBAL x.y' or 'unsupported GLOBAL x.y'.
-_UNSUPPORTED_GLOBAL = re.compile(r'GLOBAL ([\w.]+)')
+def _load_restricted(filename: str, map_location: Any) -> Any:
+    if not _ALLOW_LIST_SUPPORTED:
+        # torch 1.13-2.5 has weights_only but cannot take this allow-list:
+        # plain weights_only=True refuses MMEngine's message hub, so such
+        # checkpoints need trusting there. torch < 1.13 has no restricted
+        # unpickler at all and loads unrestricted, as MMEngine always did.
+        if digit_version(torch.__version__) >= digit_version('1.13.0'):
+            return torch.load(
+                filename, map_location=map_location, weights_only=True)
+        return torch.load(filename, map_location=map_location)
+    before = dict(HistoryBuffer._statistics_methods)
+    try:
+        with torch.serialization.safe_globals(MMENGINE_SAFE_GLOBALS):
+            checkpoint = torch.load(
+                filename, map_location=map_location, weights_only=True)
+    finally:
+        tampered = _restore_statistics(before)
+    if tampered:
+        raise _ForbiddenAttribute(
+            'HistoryBuffer state that replaces its statistics methods '
+            f'({", ".join(tampered)})')
+    return checkpoint
 
 
-def _offending_globals(error: Exception) -> List[str]:
-    named = _UNSUPPORTED_GLOBAL.findall(str(error))
-    if named:
-        return sorted(set(named))
-    restricted = re.search(r'getattr\([^)]*\)', str(error))
-    return [f'builtins.getattr ({restricted.group(0)})'
-            if restricted else 'a global outside the allow-list']
+# torch's weights-only unpickler reports a refused global, callable or type
+# in these words (torch 2.6+).
+_UNSAFE_PATTERNS = (
+    re.compile(r'GLOBAL (\S+) (?:was not an allowed global|whose module)'),
+    re.compile(r'unrecognized function (.+?)(?: which belongs|$)', re.M),
+    re.compile(r"(?:Can only build|Can only create new object).*?"
+               r"got <class '([^']+)'>"),
+)
+# RuntimeErrors of torch's zip reader (and legacy format) for a damaged
+# file; other RuntimeErrors (e.g. a CUDA map_location without CUDA) are not
+# about the file and pass through unchanged.
+_CORRUPT_RUNTIME_ERROR = re.compile(
+    r'PytorchStreamReader|inline_container|hasRecord|corrupt|unexpected EOF'
+    r'|magic number|truncated', re.I)
+# Errors any damaged file can raise, trusted or not (pickle.UnpicklingError
+# is sorted out separately: it also reports refused globals).
+_FORMAT_ERRORS = (EOFError, zipfile.BadZipFile, UnicodeDecodeError)
+# Under weights_only only torch's rebuild functions and the allow-list run,
+# so these come from a malformed pickle (e.g. flipped bytes), never from
+# code in the file; for a trusted file they may be the file's own code.
+_MALFORMED_PICKLE_ERRORS = (KeyError, TypeError, ValueError, IndexError,
+                            AttributeError, struct.error)
+
+
+def _error_detail(error: BaseException) -> str:
+    """The reason an error gives, without torch's advice around it."""
+    text = str(error)
+    if 'WeightsUnpickler error:' in text:
+        text = text.split('WeightsUnpickler error:', 1)[1]
+        text = text.split('Check the documentation of torch.load', 1)[0]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ('unexpected end of file'
+                if isinstance(error, EOFError) else type(error).__name__)
+    # torch appends generic advice to its zip reader's errors.
+    detail = lines[0].split('. This is an internal miniz error', 1)[0]
+    return detail if len(detail) <= 200 else detail[:197] + '...'
+
+
+def _is_unsafe(error: pickle.UnpicklingError) -> bool:
+    return any(pattern.search(str(error)) for pattern in _UNSAFE_PATTERNS)
+
+
+def _offending_globals(filename: str, error: BaseException) -> List[str]:
+    if isinstance(error, _ForbiddenAttribute):
+        return [str(error)]
+    scan = getattr(torch.serialization, 'get_unsafe_globals_in_checkpoint',
+                   None)
+    if scan is not None:
+        # Lists every global outside the allow-list, not only the first one
+        # the unpickler stopped at (zip checkpoints only). It only words the
+        # error for a file already refused, and a damaged file can make it
+        # fail in any way, so any failure falls back to the message.
+        try:
+            with torch.serialization.safe_globals(MMENGINE_SAFE_GLOBALS):
+                named = sorted(scan(filename))
+        except Exception:
+            named = []
+        if named:
+            return named
+    # A refused type that is no GLOBAL (a numpy dtype class outside the
+    # allow-list), or a legacy-format file: the unpickler's own words.
+    return [
+        match.group(1).strip()
+        for match in (p.search(str(error)) for p in _UNSAFE_PATTERNS)
+        if match
+    ]
+
+
+def _unsafe(filename: str, error: BaseException) -> UnsafeCheckpointError:
+    offending = ', '.join(_offending_globals(filename, error))
+    return UnsafeCheckpointError(
+        f'Refused to load checkpoint {filename}: it uses {offending}, '
+        'outside the allow-list of what MMEngine checkpoints hold '
+        '(feed_mm.utils.checkpoint.MMENGINE_SAFE_GLOBALS). Such globals '
+        'could run code; none was executed. If you trust this file, add it '
+        f'(or its directory) to {TRUSTED_ENV} ({os.pathsep!r}-separated) or '
+        'call feed_mm.utils.checkpoint.trust_checkpoint(path) before '
+        'loading.')
+
+
+def _corrupt(filename: str, error: BaseException) -> CorruptCheckpointError:
+    size = osp.getsize(filename)
+    reason = 'the file is empty' if size == 0 else _error_detail(error)
+    return CorruptCheckpointError(
+        f'Checkpoint file {filename} ({size} bytes) is truncated, corrupted '
+        f'or not a PyTorch checkpoint: {reason}')
 
 
 def safe_load(filename: str, map_location: Any = None) -> Any:
-    """``torch.load`` with ``weights_only=True`` and the types MMEngine
-    writes allowed.
+    """Load a checkpoint with ``torch.load(weights_only=True)``, allowing
+    the globals MMEngine checkpoints need (:data:`MMENGINE_SAFE_GLOBALS`).
+
+    A file listed in ``FEED_MM_TRUSTED_CHECKPOINTS`` or passed to
+    :func:`trust_checkpoint` (or under such a directory) is loaded with
+    ``weights_only=False`` instead, with a warning. On torch < 2.6, which
+    cannot take this allow-list, untrusted files load with plain
+    ``weights_only=True`` (torch < 1.13: plain ``torch.load``).
 
     Args:
-        filename (str): The checkpoint file.
-        map_location: As for ``torch.load``.
+        filename (str): The checkpoint file; ``~`` is expanded.
+        map_location: As for ``torch.load``. Defaults to None.
 
     Returns:
-        The loaded object.
+        Any: The loaded checkpoint.
 
     Raises:
-        FileNotFoundError: The file does not exist.
+        FileNotFoundError: ``filename`` is not a file.
         UnsafeCheckpointError: The pickle needs a global outside the
-            allow-list (nothing was executed); the message names it and how
-            to trust the file.
-        CorruptCheckpointError: The file is truncated, empty or not a
-            checkpoint.
+            allow-list; nothing outside it was executed.
+        CorruptCheckpointError: The file is empty, truncated, corrupted or
+            not a checkpoint.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint file not found: {filename}')
-    if _is_trusted(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    trusted = _is_trusted(filename)
+    corrupt_errors = _FORMAT_ERRORS if trusted else (
+        _FORMAT_ERRORS + _MALFORMED_PICKLE_ERRORS)
+    try:
+        if not trusted:
+            return _load_restricted(filename, map_location)
         print_log(
-            f'Loading {filename} as a trusted checkpoint (unrestricted '
-            'unpickling).', logger='current', level=30)
+            f'Loading {filename} as a trusted checkpoint ({TRUSTED_ENV} or '
+            'trust_checkpoint): unpickled without the allow-list, so it can '
+            'run code.',
+            logger='current',
+            level=logging.WARNING)
         return torch.load(
             filename, map_location=map_location, weights_only=False)
-    if osp.getsize(filename) == 0:
-        raise CorruptCheckpointError(
-            f'checkpoint file {filename} is empty (0 bytes)')
-    safe_globals = getattr(torch.serialization, 'safe_globals', None)
-    try:
-        if safe_globals is None:
-            # torch < 2.4 has no allow-list: load as torch itself does.
-            return torch.load(filename, map_location=map_location)
-        with safe_globals(MMENGINE_SAFE_GLOBALS):
-            return torch.load(
-                filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        if _UNSUPPORTED_GLOBAL.search(str(err)) or 'not allowed' in str(err):
-            names = ', '.join(_offending_globals(err))
-            raise UnsafeCheckpointError(
-                f'refused to load checkpoint {filename}: its pickle needs '
-                f'{names}, which is not a type MMEngine checkpoints hold '
-                'and could run code (nothing was executed). If you trust '
-                f'this file, set {_TRUST_HINT}') from None
-        raise CorruptCheckpointError(
-            f'checkpoint file {filename} is not a readable checkpoint: '
-            f'{_first_line(err)}') from err
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
-            OSError) as err:
-        raise CorruptCheckpointError(
-            f'checkpoint file {filename} is truncated or corrupted: '
-            f'{_first_line(err)}') from err
+    except _ForbiddenAttribute as error:
+        raise _unsafe(filename, error) from None
+    except pickle.UnpicklingError as error:
+        if not trusted and _is_unsafe(error):
+            raise _unsafe(filename, error) from None
+        raise _corrupt(filename, error) from error
+    except PermissionError:
+        raise
+    except OSError as error:
+        # torch's zip reader reports some truncations as EINVAL on seek.
+        raise _corrupt(filename, error) from error
+    except RuntimeError as error:
+        if _CORRUPT_RUNTIME_ERROR.search(str(error)) is None:
+            raise
+        raise _corrupt(filename, error) from error
+    except corrupt_errors as error:
+        raise _corrupt(filename, error) from error
 
 
-def _first_line(err: Exception) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
+# CheckpointLoader logs a loader's name after its 'load_from_' prefix
+# ("Loads checkpoint by local_safe backend"), hence these names.
+def load_from_local_safe(filename: str, map_location: Any = None) -> Any:
+    """MMEngine loader for local paths, through :func:`safe_load`.
 
+    Args:
+        filename (str): The checkpoint file.
+        map_location: As for ``torch.load``. Defaults to None.
 
-def load_from_local(filename: str, map_location: Any = None) -> Any:
-    # Named like MMEngine's loaders: its log prints the name after 'load_from_'.
+    Returns:
+        Any: The loaded checkpoint.
+    """
     return safe_load(filename, map_location)
 
 
-def load_from_http(filename: str, map_location: Any = None,
-               model_dir: Optional[str] = None) -> Any:
+def load_from_http_safe(filename: str,
+                        map_location: Any = None,
+                        model_dir: Optional[str] = None,
+                        progress: bool = os.isatty(0)) -> Any:
+    """MMEngine loader for ``http(s)://`` URLs: download into the torch hub
+    cache as MMEngine does (once; rank 0 first in distributed runs), then
+    :func:`safe_load` the local file.
+
+    Args:
+        filename (str): The URL.
+        map_location: As for ``torch.load``. Defaults to None.
+        model_dir (str, optional): Download directory. Defaults to
+            ``<torch hub dir>/checkpoints``.
+        progress (bool): Show a progress bar. Defaults to whether stdin is a
+            terminal, as in MMEngine.
+
+    Returns:
+        Any: The loaded checkpoint.
+    """
     from mmengine.dist import barrier, get_dist_info
-    target_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
-    os.makedirs(target_dir, exist_ok=True)
-    local = osp.join(target_dir, osp.basename(filename.split('?')[0]))
+    model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+    cached = osp.join(model_dir, osp.basename(urlparse(filename).path))
     rank, world_size = get_dist_info()
-    if rank == 0 and not osp.isfile(local):
-        torch.hub.download_url_to_file(filename, local, progress=False)
+    if rank == 0:
+        _download_once(filename, cached, progress)
     if world_size > 1:
         barrier()
-        if rank > 0 and not osp.isfile(local):
-            torch.hub.download_url_to_file(filename, local, progress=False)
-    return safe_load(local, map_location)
+        if rank > 0:
+            _download_once(filename, cached, progress)
+    return safe_load(cached, map_location)
+
+
+def _download_once(url: str, cached: str, progress: bool) -> None:
+    if osp.isfile(cached):
+        return
+    os.makedirs(osp.dirname(cached), exist_ok=True)
+    print_log(f'Downloading {url} to {cached}', logger='current')
+    # Writes to a temporary file and moves it into place, so an interrupted
+    # download leaves no truncated file in the cache.
+    torch.hub.download_url_to_file(url, cached, progress=progress)
 
 
 def install_safe_checkpoint_loader() -> None:
-    """Make MMEngine's ``CheckpointLoader`` (used by ``load_checkpoint``,
-    ``Runner(load_from=...)``, ``--resume`` and MMRazor's teacher loading)
-    load local and http(s) checkpoints with :func:`safe_load`. Idempotent;
-    sets no environment variable."""
+    """Make MMEngine's ``CheckpointLoader`` load local paths and
+    ``http(s)://`` URLs with :func:`safe_load`.
+
+    That covers ``mmengine.runner.load_checkpoint``,
+    ``Runner(load_from=...)``, ``resume`` and MMRazor's teacher checkpoints.
+    Idempotent; sets no environment variable.
+    """
     from mmengine.runner.checkpoint import CheckpointLoader
-    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local,
-                                     force=True)
     CheckpointLoader.register_scheme(
-        prefixes=('http://', 'https://'), loader=load_from_http, force=True)
+        prefixes='', loader=load_from_local_safe, force=True)
+    CheckpointLoader.register_scheme(
+        prefixes=('http://', 'https://'),
+        loader=load_from_http_safe,
+        force=True)
