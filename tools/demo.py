@@ -74,7 +74,7 @@ def schedule(epochs: int) -> Dict:
 def train(cfg: Config, name: str, device: str) -> Dict:
     """Train one run through the runner; returns its final test top-1 and
     wall time, and writes them beside its checkpoints."""
-    cfg.experiment_name = f'{name}_{time.strftime("%Y%m%d_%H%M%S")}'
+    cfg.experiment_name = name  # MMEngine appends the start time
     if device == 'cpu':
         # MMEngine puts the model on a GPU whenever it sees one.
         os.environ['CUDA_VISIBLE_DEVICES'] = ''

@@ -4,7 +4,6 @@ import copy
 import json
 import os
 import os.path as osp
-import time
 from typing import Any, Dict, List, Optional
 
 from mmengine.config import Config
@@ -46,8 +45,8 @@ def _generation_cfg(cfg: Config, generation: int, work_dir: str,
     student = copy.deepcopy(cfg.model.architecture)
     gen_dir = generation_dir(work_dir, generation)
     gen_cfg.work_dir = gen_dir
-    gen_cfg.experiment_name = (
-        f'sfeed_gen{generation}_{time.strftime("%Y%m%d_%H%M%S")}')
+    # MMEngine appends the start time, which keeps log names unique.
+    gen_cfg.experiment_name = f'sfeed_gen{generation}'
     seed = (cfg.get('randomness') or {}).get('seed')
     if seed is not None:
         # A fresh, different initialisation for every generation.
