@@ -38,9 +38,10 @@ class StagedCifarBackbone(BaseBackbone):
     """Base of the three-stage CIFAR backbones: validates ``out_indices``
     and ``frozen_stages`` and implements freezing and ``norm_eval``.
 
-    Subclasses build a stem and their stages with :meth:`_make_stages`, call
-    :meth:`_freeze_stages`, and implement :meth:`_stem`, :meth:`_stage_groups`
-    and, where the last stage needs more, :meth:`_finish_last_stage`.
+    Subclasses set ``_out_channels``, build a stem (:meth:`_make_stem`, or
+    their own with :meth:`_stem` and :meth:`_stage_groups`) and their stages
+    (:meth:`_make_stages`), call :meth:`_freeze_stages`, and override
+    :meth:`_finish_last_stage` where the last stage needs more.
 
     Args:
         out_indices (Sequence[int] | int): Stages whose outputs ``forward``
@@ -104,8 +105,21 @@ class StagedCifarBackbone(BaseBackbone):
             self.add_module(f'layer{i + 1}', nn.Sequential(*blocks))
         return channels
 
+    @property
+    def out_channels(self) -> List[int]:
+        """Output channels of the three stages (``layer1..3``)."""
+        return list(self._out_channels)
+
+    def _make_stem(self, in_channels: int, channels: int,
+                   norm_cfg: Dict) -> None:
+        """The post-activation stem: 3x3 conv, norm, ReLU."""
+        self.conv1 = nn.Conv2d(
+            in_channels, channels, 3, 1, padding=1, bias=False)
+        self.bn1 = build_norm_layer(norm_cfg, channels)[1]
+        self.relu = nn.ReLU(inplace=True)
+
     def _stem(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        return self.relu(self.bn1(self.conv1(x)))
 
     def _finish_last_stage(self, x: torch.Tensor) -> torch.Tensor:
         return x
@@ -125,7 +139,8 @@ class StagedCifarBackbone(BaseBackbone):
     def _stage_groups(self) -> List[List[nn.Module]]:
         """Modules of the stem (item 0) and of each stage (items 1..3), in
         the grouping that ``frozen_stages`` counts."""
-        raise NotImplementedError
+        return [[self.conv1, self.bn1], [self.layer1], [self.layer2],
+                [self.layer3]]
 
     def _freeze_stages(self) -> None:
         for group in self._stage_groups()[:self.frozen_stages + 1]:
@@ -258,24 +273,10 @@ class CifarResNet(StagedCifarBackbone):
         self.depth = depth
         self._out_channels = [base_channels * 2**i for i in range(3)]
 
-        self.conv1 = nn.Conv2d(
-            in_channels, base_channels, 3, 1, padding=1, bias=False)
-        self.bn1 = build_norm_layer(norm_cfg, base_channels)[1]
-        self.relu = nn.ReLU(inplace=True)
+        self._make_stem(in_channels, base_channels, norm_cfg)
         self._make_stages(
             base_channels, self._out_channels, num_blocks,
             lambda cin, cout, stride, _: CifarBasicBlock(
                 cin, cout, stride, shortcut, norm_cfg))
         self._freeze_stages()
 
-    @property
-    def out_channels(self) -> List[int]:
-        """Output channels of ``layer1``, ``layer2``, ``layer3``."""
-        return list(self._out_channels)
-
-    def _stage_groups(self) -> List[List[nn.Module]]:
-        return [[self.conv1, self.bn1], [self.layer1], [self.layer2],
-                [self.layer3]]
-
-    def _stem(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.bn1(self.conv1(x)))

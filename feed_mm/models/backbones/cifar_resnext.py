@@ -1,5 +1,5 @@
 """CIFAR ResNeXt (Xie et al., CVPR 2017, section 5.3)."""
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -108,10 +108,8 @@ class CifarResNeXt(StagedCifarBackbone):
         self.cardinality = cardinality
         self.base_width = base_width
 
-        self.conv1 = nn.Conv2d(
-            in_channels, self.stem_channels, 3, 1, padding=1, bias=False)
-        self.bn1 = build_norm_layer(norm_cfg, self.stem_channels)[1]
-        self.relu = nn.ReLU(inplace=True)
+        self._out_channels = list(self.stage_channels)
+        self._make_stem(in_channels, self.stem_channels, norm_cfg)
         self._make_stages(
             self.stem_channels, self.stage_channels, num_blocks,
             lambda cin, cout, stride, i: ResNeXtBottleneck(
@@ -119,14 +117,3 @@ class CifarResNeXt(StagedCifarBackbone):
                 stride, norm_cfg))
         self._freeze_stages()
 
-    @property
-    def out_channels(self) -> List[int]:
-        """Output channels of ``layer1``, ``layer2``, ``layer3``."""
-        return list(self.stage_channels)
-
-    def _stage_groups(self) -> List[List[nn.Module]]:
-        return [[self.conv1, self.bn1], [self.layer1], [self.layer2],
-                [self.layer3]]
-
-    def _stem(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.bn1(self.conv1(x)))

@@ -125,12 +125,6 @@ class WideResNet(StagedCifarBackbone):
         self.relu_final = nn.ReLU(inplace=False)
         self._freeze_stages()
 
-    @property
-    def out_channels(self) -> List[int]:
-        """Output channels of ``layer1``, ``layer2`` and of the final
-        post-activation map (``layer3`` + ``norm_final``)."""
-        return list(self._out_channels)
-
     def _stage_groups(self) -> List[List[nn.Module]]:
         return [[self.conv1], [self.layer1], [self.layer2],
                 [self.layer3, self.norm_final]]
