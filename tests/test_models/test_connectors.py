@@ -153,8 +153,8 @@ def test_no_norm_variant_equals_mmrazor_translator():
 
 
 def test_registered_in_mmrazor_registry():
-    from mmrazor.registry import MODELS
-    translator = MODELS.build(
+    from tests.helpers import build_razor_model
+    translator = build_razor_model(
         dict(type='FEEDTranslator', in_channels=4, out_channels=8))
     assert isinstance(translator, FEEDTranslator)
 
