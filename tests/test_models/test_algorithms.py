@@ -1,278 +1,511 @@
-"""FEEDDistill and FEEDDistiller on tiny mmpretrain classifiers."""
+"""FEEDDistill: frozen teachers, gradients, train/eval modes, checkpoints,
+teacher early stop and teacher config errors."""
 import copy
 
 import pytest
 import torch
+import torch.nn as nn
 from mmengine.optim import OptimWrapper
 from mmpretrain.structures import DataSample
+from torch.nn.modules.batchnorm import _BatchNorm
 
 import feed_mm  # noqa: F401
 from feed_mm.utils import FEEDConfigError
 from tests.helpers import build_razor_model
 
+PREPROCESSOR = dict(
+    type='mmpretrain.ClsDataPreprocessor',
+    num_classes=10,
+    mean=[125.0, 123.0, 114.0],
+    std=[63.0, 62.0, 66.0])
 
-def classifier(base=8, out_indices=(3, )):
+
+@pytest.fixture(autouse=True, scope='module')
+def single_thread():
+    """Tiny models: one intra-op thread is faster and does not fight other
+    processes for the cores; the previous setting is restored."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def classifier(base=8, depth=18, out_indices=(3, )):
+    """Tiny CIFAR ResNet classifier: the last stage has 8 * base channels
+    at 4x4 (32x32 input)."""
     return dict(
         type='mmpretrain.ImageClassifier',
-        backbone=dict(type='ResNet_CIFAR', depth=18, stem_channels=8,
-                      base_channels=base, out_indices=out_indices),
+        backbone=dict(
+            type='ResNet_CIFAR',
+            depth=depth,
+            stem_channels=8,
+            base_channels=base,
+            out_indices=out_indices),
         neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=10,
-                  in_channels=base * 8 if out_indices == (3, ) else base * 4))
+        head=dict(
+            type='LinearClsHead',
+            num_classes=10,
+            in_channels=base * (8 if tuple(out_indices) == (3, ) else 4)))
 
 
-PREPROCESSOR = dict(type='mmpretrain.ClsDataPreprocessor', num_classes=10)
+def two_teachers(**options):
+    """Teachers t0 (128 channels) and t1 (32 channels), without
+    checkpoints; ``options[name]`` adds or overrides teacher options."""
+    teachers = dict(
+        t0=dict(model=classifier(16), ckpt=None),
+        t1=dict(model=classifier(4), ckpt=None))
+    for name, extra in options.items():
+        teachers[name].update(extra)
+    return teachers
 
 
-def feed(teachers=None, **kwargs):
-    if teachers is None:
-        teachers = dict(t0=dict(model=classifier(16)),
-                        t1=dict(model=classifier(4)))
-    return build_razor_model(
-        dict(type='FEEDDistill', architecture=classifier(), teachers=teachers,
-             data_preprocessor=PREPROCESSOR, **kwargs))
+def build_feed(teachers=None, distiller=None, architecture=None, **kwargs):
+    cfg = dict(
+        type='FEEDDistill',
+        architecture=architecture or classifier(8),
+        teachers=two_teachers() if teachers is None else teachers,
+        distiller=dict(type='FEEDDistiller', **(distiller or {})),
+        data_preprocessor=PREPROCESSOR)
+    cfg.update(kwargs)
+    return build_razor_model(cfg)
 
 
-def batch(n=4):
-    torch.manual_seed(1)
-    return torch.randn(n, 3, 32, 32), [
-        DataSample().set_gt_label(i % 10) for i in range(n)
-    ]
+def build_classifier(cfg):
+    cfg = dict(cfg)
+    cfg['type'] = cfg['type'].split('.')[-1]
+    return build_razor_model(dict(cfg, _scope_='mmpretrain'))
 
 
-def test_gradients_reach_student_and_translators_only():
-    algo = feed()
-    losses = algo.loss(*batch())
-    assert set(losses) == {'student.loss', 'distill.loss_feed_t0',
-                           'distill.loss_feed_t1'}
-    sum(losses.values()).backward()
-    for name, param in algo.named_parameters():
-        if name.startswith('teachers.'):
-            assert not param.requires_grad and param.grad is None, name
-        elif name.startswith(('architecture.backbone',
-                              'distiller.translators')):
-            assert param.grad is not None, name
-    for name in ('t0', 't1'):
-        assert any(p.grad.abs().sum() > 0
-                   for p in algo.distiller.translators[name].parameters())
+def batch(n=4, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(n, 3, 32, 32, generator=gen)
+    samples = [DataSample().set_gt_label(i % 10) for i in range(n)]
+    return inputs, samples
 
 
-def test_teachers_unchanged_and_in_eval_after_training_steps():
-    algo = feed()
-    before = copy.deepcopy(algo.teachers.state_dict())
-    wrapper = OptimWrapper(torch.optim.SGD(algo.parameters(), lr=0.1,
-                                           momentum=0.9))
-    inputs, samples = batch()
-    data = dict(inputs=[(x * 40 + 120).clamp(0, 255) for x in inputs],
-                data_samples=samples)
-    for _ in range(3):
-        algo.train()
-        log = algo.train_step(copy.deepcopy(data), wrapper)
-    assert 'distill.loss_feed_t1' in log
-    after = algo.teachers.state_dict()
-    assert all(torch.equal(before[k], after[k]) for k in before)
-    algo.train(True)
-    assert algo.student.training
-    assert not any(m.training for m in algo.teachers.modules())
+def raw_data(n=4, seed=0):
+    """A data batch as a dataloader gives it: 0..255 pixel values."""
+    gen = torch.Generator().manual_seed(seed)
+    inputs = torch.randint(0, 256, (n, 3, 32, 32), generator=gen).float()
+    return dict(
+        inputs=inputs,
+        data_samples=[DataSample().set_gt_label(i % 10) for i in range(n)])
 
 
-def test_teacher_norm_layers_follow_train_when_not_norm_eval():
-    algo = feed(teacher_norm_eval=False)
+def clone_state(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def save_checkpoint(model_or_state, path):
+    state = (model_or_state.state_dict() if isinstance(
+        model_or_state, nn.Module) else model_or_state)
+    torch.save({'state_dict': state, 'meta': {}}, str(path))
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def algo():
+    return build_feed()
+
+
+# ----------------------------------------------------------------------
+# Gradients.
+def test_gradients_reach_student_and_translators_never_teachers(algo):
     algo.train()
-    bns = [m for m in algo.teachers.modules()
-           if isinstance(m, torch.nn.BatchNorm2d)]
+    algo.zero_grad()
+    losses = algo.loss(*batch())
+    loss, _ = algo.parse_losses(losses)
+    loss.backward()
+    for name, param in algo.student.named_parameters():
+        assert param.requires_grad, name
+        assert param.grad is not None, name
+    for name, translator in algo.distiller.translators.items():
+        params = list(translator.parameters())
+        assert params
+        for param in params:
+            assert param.grad is not None, name
+        assert any(p.grad.abs().sum() > 0 for p in params), name
+    teacher_params = list(algo.teachers.named_parameters())
+    assert teacher_params
+    for name, param in teacher_params:
+        assert not param.requires_grad, name
+        assert param.grad is None, name
+    algo.zero_grad()
+
+
+def test_feed_term_alone_reaches_backbone_and_its_own_translator(algo):
+    algo.train()
+    algo.zero_grad()
+    losses = algo.loss(*batch())
+    losses['distill.loss_feed_t0'].backward()
+    assert algo.student.backbone.conv1.weight.grad.abs().sum() > 0
+    # The FEED term does not involve the student's classifier.
+    assert algo.student.head.fc.weight.grad is None
+    assert all(p.grad is not None
+               for p in algo.distiller.translators['t0'].parameters())
+    assert all(p.grad is None
+               for p in algo.distiller.translators['t1'].parameters())
+    assert all(p.grad is None for p in algo.teachers.parameters())
+    algo.zero_grad()
+
+
+def test_teachers_unchanged_by_sgd_steps():
+    algo = build_feed()
+    teachers_before = clone_state(algo.teachers)
+    student_before = clone_state(algo.student)
+    translators_before = clone_state(algo.distiller.translators)
+    assert any('running_mean' in k for k in teachers_before)
+    wrapper = OptimWrapper(
+        torch.optim.SGD(
+            algo.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4))
+    for step in range(3):
+        algo.train()
+        log_vars = algo.train_step(raw_data(seed=step), wrapper)
+        assert {'loss', 'student.loss', 'distill.loss_feed_t0',
+                'distill.loss_feed_t1'} <= set(log_vars)
+    after = algo.teachers.state_dict()
+    assert set(after) == set(teachers_before)
+    for key, value in teachers_before.items():
+        assert torch.equal(after[key], value), key
+    # The student and the translators did train.
+    student_after = algo.student.state_dict()
+    assert not torch.equal(student_after['backbone.conv1.weight'],
+                           student_before['backbone.conv1.weight'])
+    assert not torch.equal(student_after['backbone.bn1.running_mean'],
+                           student_before['backbone.bn1.running_mean'])
+    translators_after = algo.distiller.translators.state_dict()
+    assert not torch.equal(translators_after['t1.layers.0.weight'],
+                           translators_before['t1.layers.0.weight'])
+    assert all(p.grad is None for p in algo.teachers.parameters())
+
+
+def test_student_trainable_false_trains_translators_only():
+    algo = build_feed(student_trainable=False)
+    losses = algo.loss(*batch())
+    assert not losses['student.loss'].requires_grad
+    sum(v for k, v in losses.items() if k.startswith('distill.')).backward()
+    assert all(p.grad is None for p in algo.student.parameters())
+    assert all(p.grad is not None
+               for p in algo.distiller.translators.parameters())
+
+
+def test_calculate_student_loss_and_distillation_stopped():
+    algo = build_feed(calculate_student_loss=False)
+    losses = algo.loss(*batch())
+    assert set(losses) == {'distill.loss_feed_t0', 'distill.loss_feed_t1'}
+    student_only = build_feed()
+    student_only.distillation_stopped = True
+    assert set(student_only.loss(*batch())) == {'student.loss'}
+
+
+def test_teacher_inplace_ops_disabled(algo):
+    teacher_flags = [
+        m.inplace for m in algo.teachers.modules() if hasattr(m, 'inplace')
+    ]
+    assert teacher_flags and not any(teacher_flags)
+    # The student is left as built.
+    assert any(m.inplace for m in algo.student.modules()
+               if hasattr(m, 'inplace'))
+
+
+# ----------------------------------------------------------------------
+# Train and eval modes.
+def assert_modes(algo, student_training):
+    assert all(m.training is student_training
+               for m in algo.student.modules())
+    assert all(m.training is False for m in algo.teachers.modules())
+
+
+def test_teachers_stay_in_eval_mode(algo):
+    assert_modes(algo, True)  # after construction
+    algo.train()
+    assert_modes(algo, True)
+    algo.train(True)
+    assert_modes(algo, True)
+    algo.eval()
+    assert_modes(algo, False)
+    algo.train(True)
+    assert_modes(algo, True)
+    assert algo.distiller.training
+
+
+def test_teacher_bn_follows_train_mode_without_norm_eval():
+    algo = build_feed(
+        teachers=dict(t0=dict(model=classifier(16), ckpt=None)),
+        teacher_norm_eval=False)
+    algo.train()
+    teacher = algo.teachers['t0']
+    bns = [m for m in teacher.modules() if isinstance(m, _BatchNorm)]
+    others = [m for m in teacher.modules() if not isinstance(m, _BatchNorm)]
     assert bns and all(m.training for m in bns)
-    assert not algo.teachers.training
+    assert all(not m.training for m in others)
+    # BN in train mode uses and updates batch statistics.
+    before = teacher.backbone.bn1.running_mean.clone()
+    algo.loss(*batch())
+    assert not torch.equal(teacher.backbone.bn1.running_mean, before)
+    assert all(not p.requires_grad for p in teacher.parameters())
+    algo.eval()
+    assert all(not m.training for m in teacher.modules())
 
 
-def test_checkpoints_hold_student_and_translators_only():
-    algo = feed()
+def test_teacher_bn_statistics_frozen_by_default(algo):
+    algo.train()
+    before = clone_state(algo.teachers)
+    algo.loss(*batch(seed=3))
+    after = algo.teachers.state_dict()
+    assert all(torch.equal(after[k], v) for k, v in before.items())
+
+
+# ----------------------------------------------------------------------
+# Checkpoints.
+def test_state_dict_has_no_teachers_by_default(algo):
     state = algo.state_dict()
     assert not any(k.startswith('teachers.') for k in state)
+    assert any(k.startswith('architecture.') for k in state)
+    assert any(k.startswith('distiller.translators.t0.') for k in state)
     assert any(k.startswith('distiller.translators.t1.') for k in state)
-    fresh = feed()
-    fresh.load_state_dict(state, strict=True)
-    key = 'distiller.translators.t0.layers.0.weight'
-    assert torch.equal(fresh.state_dict()[key], state[key])
-    assert any(k.startswith('teachers.')
-               for k in feed(save_teachers=True).state_dict())
 
 
-def test_teacher_reduction_and_weights():
-    summed = feed()
-    inputs, samples = batch()
-    base = summed.loss(inputs, samples)
-    averaged = feed(distiller=dict(teacher_reduction='mean'))
-    averaged.load_state_dict(summed.state_dict())
-    averaged.teachers.load_state_dict(summed.teachers.state_dict())
-    halved = averaged.loss(inputs, samples)
-    for name in ('t0', 't1'):
-        key = f'distill.loss_feed_{name}'
-        assert torch.allclose(halved[key], base[key] / 2)
-    weighted = feed(teachers=dict(
-        t0=dict(model=classifier(16), loss_weight=3.0),
-        t1=dict(model=classifier(4))))
-    weighted.load_state_dict(summed.state_dict())
-    weighted.teachers.load_state_dict(summed.teachers.state_dict())
-    tripled = weighted.loss(inputs, samples)
-    assert torch.allclose(tripled['distill.loss_feed_t0'],
-                          base['distill.loss_feed_t0'] * 3)
-    assert torch.allclose(tripled['distill.loss_feed_t1'],
-                          base['distill.loss_feed_t1'])
+def test_state_dict_with_save_teachers():
+    algo = build_feed(save_teachers=True)
+    state = algo.state_dict()
+    teacher_keys = {k for k in state if k.startswith('teachers.')}
+    assert teacher_keys == {
+        f'teachers.{k}'
+        for k in algo.teachers.state_dict()
+    }
+    assert torch.equal(state['teachers.t0.head.fc.weight'],
+                       algo.teachers['t0'].head.fc.weight)
 
 
-def test_channels_are_inferred_and_explicit_values_checked():
-    algo = feed()
-    assert algo.distiller.translators.t0.in_channels == 64
-    assert algo.distiller.translators.t0.out_channels == 128
-    assert algo.distiller.translators.t1.out_channels == 32
-    with pytest.raises(FEEDConfigError) as info:
-        feed(teachers=dict(t0=dict(model=classifier(16),
-                                   translator=dict(out_channels=99))))
-    assert info.value.key == 'model.teachers.t0.translator.out_channels'
-    assert '128' in str(info.value)
+def test_load_state_dict_strict_without_teacher_keys(algo):
+    state = algo.state_dict()
+    fresh = build_feed()
+    own_teachers = clone_state(fresh.teachers)
+    result = fresh.load_state_dict(state, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    fresh_state = fresh.state_dict()
+    for key, value in state.items():
+        assert torch.equal(fresh_state[key], value), key
+    # The teachers keep their own weights.
+    after = fresh.teachers.state_dict()
+    assert all(torch.equal(after[k], v) for k, v in own_teachers.items())
+    # A checkpoint with teacher weights loads them.
+    with_teachers = build_feed(save_teachers=True)
+    fresh.load_state_dict(with_teachers.state_dict(), strict=True)
+    assert torch.equal(fresh.teachers['t1'].head.fc.weight,
+                       with_teachers.teachers['t1'].head.fc.weight)
 
 
-def test_one_teacher_reproduces_mmrazor_factor_transfer():
-    student, teacher = classifier(), classifier(16)
-    razor = build_razor_model(
-        dict(type='SingleTeacherDistill',
-             architecture=dict(student, _scope_='mmpretrain'),
-             teacher=dict(teacher, _scope_='mmpretrain'),
-             data_preprocessor=PREPROCESSOR,
-             distiller=dict(
-                 type='ConfigurableDistiller',
-                 student_recorders=dict(
-                     feat=dict(type='ModuleOutputs', source='backbone')),
-                 teacher_recorders=dict(
-                     feat=dict(type='ModuleOutputs', source='backbone')),
-                 connectors=dict(translator=dict(
-                     type='Translator', in_channel=64, out_channel=128,
-                     use_bn=False)),
-                 distill_losses=dict(
-                     loss_ft=dict(type='FTLoss', loss_weight=500.0)),
-                 loss_forward_mappings=dict(loss_ft=dict(
-                     s_feature=dict(recorder='feat', from_student=True,
-                                    data_idx=0, connector='translator'),
-                     t_feature=dict(recorder='feat', from_student=False,
-                                    data_idx=0))))))
-    ours = feed(teachers=dict(t0=dict(model=teacher)),
-                distiller=dict(feed_loss=dict(type='FEEDLoss',
-                                              loss_weight=500.0)))
-    ours.student.load_state_dict(razor.student.state_dict())
-    ours.teachers.t0.load_state_dict(razor.teacher.state_dict())
-    ours_translator = list(ours.distiller.translators.t0.parameters())
-    razor_translator = list(
-        razor.distiller.connectors.translator.parameters())
-    with torch.no_grad():
-        for dst, src in zip(ours_translator, razor_translator):
-            dst.copy_(src)
-    razor.train()
-    ours.train()
-    inputs, samples = batch()
-    expected = razor.loss(inputs, samples)
-    got = ours.loss(inputs, samples)
-    assert torch.allclose(got['distill.loss_feed_t0'],
-                          expected['distill.loss_ft'], atol=1e-6)
-    assert torch.allclose(got['student.loss'], expected['student.loss'])
+# ----------------------------------------------------------------------
+# Teacher early stop.
+def count_calls(model, module_names):
+    modules = dict(model.named_modules())
+    counts = {name: 0 for name in module_names}
+    handles = []
+    for name in module_names:
+
+        def hook(module, inputs, name=name):
+            counts[name] += 1
+
+        # A pre-hook: a stopped forward never reaches the module at all.
+        handles.append(modules[name].register_forward_pre_hook(hook))
+    return counts, handles
 
 
-def _count_calls(algo, name='t0', module='neck'):
-    calls = []
-    # A pre-hook: the stopper may end the forward right after the module.
-    dict(algo.teachers[name].named_modules())[module] \
-        .register_forward_pre_hook(lambda *args: calls.append(1))
-    algo.loss(*batch())
-    return len(calls)
-
-
-def test_teachers_stop_after_the_deepest_recorded_module():
-    assert _count_calls(feed()) == 0
-    assert _count_calls(feed(teacher_early_stop=False)) == 1
-
-
-def test_mix_with_mmrazor_logit_kd():
-    logits = dict(type='ModuleOutputs', source='head.fc')
-    algo = feed(distiller=dict(
-        student_recorders=dict(logits=logits),
-        teacher_recorders=dict(t0=dict(logits=logits)),
-        distill_losses=dict(loss_kd=dict(type='KLDivergence', tau=4)),
-        loss_forward_mappings=dict(loss_kd=dict(
-            preds_S=dict(recorder='logits', from_student=True),
-            preds_T=dict(recorder='logits', from_student=False,
-                         from_teacher='t0')))))
+@pytest.mark.parametrize('early_stop,expected', [(True, 0), (False, 1)])
+def test_teacher_early_stop(early_stop, expected):
+    algo = build_feed(
+        teachers=dict(t0=dict(model=classifier(16), ckpt=None)),
+        teacher_early_stop=early_stop)
+    counts, _ = count_calls(algo.teachers['t0'],
+                            ['backbone', 'neck', 'head'])
     losses = algo.loss(*batch())
-    assert {'distill.loss_kd', 'distill.loss_feed_t0',
-            'distill.loss_feed_t1'} <= set(losses)
-    assert torch.isfinite(losses['distill.loss_kd'])
-    # The KD loss reads t0's logits: its neck and classifier run, while
-    # t1 stops after its backbone.
-    assert _count_calls(algo, 't0', 'head.fc') == 1
-    assert _count_calls(algo, 't1') == 0
+    assert counts == dict(backbone=1, neck=expected, head=expected)
+    assert torch.isfinite(losses['distill.loss_feed_t0'])
 
 
-def _mapping(**record):
+def test_early_stop_gives_the_same_losses():
+    stopped = build_feed(teacher_early_stop=True, save_teachers=True)
+    full = build_feed(teacher_early_stop=False, save_teachers=True)
+    full.load_state_dict(stopped.state_dict(), strict=True)
+    inputs, samples = batch()
+    a = stopped.loss(inputs, samples)
+    b = full.loss(inputs, samples)
+    for key in a:
+        torch.testing.assert_close(a[key], b[key])
+
+
+def test_whole_teacher_runs_outside_of_loss(algo):
+    # The stopper only acts inside the distillation forward: the same
+    # teacher still predicts.
+    algo.eval()
+    with torch.no_grad():
+        logits = algo.teachers['t0'](batch()[0], mode='tensor')
+    algo.train()
+    assert logits.shape == (4, 10)
+
+
+def test_teacher_head_runs_with_logit_recorder():
     logits = dict(type='ModuleOutputs', source='head.fc')
-    return dict(
-        student_recorders=dict(logits=logits),
-        teacher_recorders=dict(t0=dict(logits=logits),
-                               t1=dict(logits=logits)),
-        distill_losses=dict(loss_kd=dict(type='KLDivergence')),
-        loss_forward_mappings=dict(loss_kd=dict(
-            preds_S=dict(recorder='logits', from_student=True),
-            preds_T=dict(recorder='logits', from_student=False, **record))))
+    algo = build_feed(
+        distiller=dict(
+            student_recorders=dict(logits=logits),
+            teacher_recorders=dict(t0=dict(logits=logits)),
+            distill_losses=dict(loss_kd=dict(type='KLDivergence', tau=4)),
+            loss_forward_mappings=dict(
+                loss_kd=dict(
+                    preds_S=dict(recorder='logits', from_student=True),
+                    preds_T=dict(
+                        recorder='logits',
+                        from_student=False,
+                        from_teacher='t0')))))
+    t0_counts, _ = count_calls(algo.teachers['t0'], ['neck', 'head'])
+    t1_counts, _ = count_calls(algo.teachers['t1'], ['neck', 'head'])
+    losses = algo.loss(*batch())
+    assert t0_counts == dict(neck=1, head=1)
+    assert t1_counts == dict(neck=0, head=0)
+    assert torch.isfinite(losses['distill.loss_kd'])
 
 
-@pytest.mark.parametrize('kwargs,key', [
-    (dict(distiller=_mapping(from_teacher='t9')),
-     'model.distiller.loss_forward_mappings.loss_kd.preds_T.from_teacher'),
-    (dict(distiller=_mapping()),
-     'model.distiller.loss_forward_mappings.loss_kd.preds_T.from_teacher'),
-    (dict(distiller=_mapping(from_teacher='t0', recrd_idx=0)),
-     'model.distiller.loss_forward_mappings.loss_kd.preds_T.recrd_idx'),
-    (dict(distiller=dict(student_feature='backbone.layer9')),
-     'model.distiller.student_feature'),
-    (dict(teachers=dict(t0=dict(model=classifier(), feature='nope'))),
-     'model.teachers.t0.feature'),
-    (dict(teachers=dict()), 'model.teachers'),
-    (dict(teachers=[]), 'model.teachers'),
-    (dict(teachers=dict(t0=dict(model=classifier(), wieght=1))),
-     'model.teachers.t0.wieght'),
-    (dict(distiller=dict(distill_losses=dict(
-        loss_kd=dict(type='KLDivergence')))),
-     'model.distiller.loss_forward_mappings.loss_kd'),
-    (dict(teachers=dict(t0=dict(model=classifier(), ckpt='missing.pth'))),
-     'model.teachers.t0.ckpt'),
-])
-def test_bad_configs_name_the_key(kwargs, key):
+# ----------------------------------------------------------------------
+# Teacher checkpoints.
+def test_teacher_checkpoint_is_loaded(tmp_path):
+    trained = build_classifier(classifier(16))
+    ckpt = save_checkpoint(trained, tmp_path / 'teacher.pth')
+    algo = build_feed(teachers=dict(t0=dict(model=classifier(16), ckpt=ckpt)))
+    expected = trained.state_dict()
+    got = algo.teachers['t0'].state_dict()
+    assert all(torch.equal(got[k], v) for k, v in expected.items())
+    # Re-initialising the algorithm (as the runner does) keeps them.
+    algo.init_weights()
+    got = algo.teachers['t0'].state_dict()
+    assert all(torch.equal(got[k], v) for k, v in expected.items())
+    assert algo.teacher_ckpts == dict(t0=ckpt)
+
+
+@pytest.mark.parametrize('pointer', ['absolute', 'relative'])
+def test_teacher_ckpt_may_be_a_work_dir(tmp_path, pointer):
+    trained = build_classifier(classifier(4))
+    work_dir = tmp_path / 'work_dir'
+    work_dir.mkdir()
+    ckpt = save_checkpoint(trained, work_dir / 'epoch_3.pth')
+    # A relative pointer (e.g. written from another working directory)
+    # falls back to the file of the same name in the work dir.
+    target = ckpt if pointer == 'absolute' else \
+        'work_dirs/old_run/epoch_3.pth'
+    (work_dir / 'last_checkpoint').write_text(target)
+    algo = build_feed(teachers=dict(
+        t0=dict(model=classifier(4), ckpt=str(work_dir))))
+    assert torch.equal(algo.teachers['t0'].head.fc.weight,
+                       trained.head.fc.weight)
+    assert torch.equal(algo.teachers['t0'].backbone.bn1.running_var,
+                       trained.backbone.bn1.running_var)
+
+
+def test_work_dir_without_last_checkpoint_raises(tmp_path):
     with pytest.raises(FEEDConfigError) as info:
-        feed(**kwargs)
+        build_feed(teachers=dict(
+            t0=dict(model=classifier(4), ckpt=str(tmp_path))))
+    assert info.value.key == 'model.teachers.t0.ckpt'
+    assert 'last_checkpoint' in str(info.value)
+
+
+@pytest.mark.parametrize('prefix', ['', 'module.'])
+def test_feed_checkpoint_loads_as_teacher(tmp_path, algo, prefix):
+    # '': what MMEngine's CheckpointHook saves; 'module.': a FEED model
+    # saved from its DDP wrapper (extract_model_state documents both).
+    state = {prefix + k: v for k, v in algo.state_dict().items()}
+    ckpt = save_checkpoint(state, tmp_path / 'feed.pth')
+    gen2 = build_feed(
+        architecture=classifier(4),
+        teachers=dict(g1=dict(model=classifier(8), ckpt=ckpt)))
+    student_state = algo.student.state_dict()
+    teacher_state = gen2.teachers['g1'].state_dict()
+    assert set(teacher_state) == set(student_state)
+    for key, value in student_state.items():
+        assert torch.equal(teacher_state[key], value), key
+
+
+@pytest.mark.parametrize('other,words', [
+    (dict(type='mmpretrain.ImageClassifier',
+          backbone=dict(type='CifarResNet', depth=8, base_channels=8),
+          neck=dict(type='GlobalAveragePooling'),
+          head=dict(type='LinearClsHead', num_classes=10, in_channels=32)),
+     'missing keys'),
+    (classifier(16, depth=34), 'unexpected keys'),
+])
+def test_checkpoint_of_another_architecture_raises(tmp_path, other, words):
+    ckpt = save_checkpoint(build_classifier(other), tmp_path / 'other.pth')
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(teachers=dict(
+            t0=dict(model=classifier(16), ckpt=ckpt),
+            t1=dict(model=classifier(4), ckpt=None)))
+    assert info.value.key == 'model.teachers.t0.ckpt'
+    message = str(info.value)
+    assert words in message
+    assert "'t0'" in message
+
+
+def test_checkpoint_with_other_shapes_raises(tmp_path):
+    ckpt = save_checkpoint(
+        build_classifier(classifier(8)), tmp_path / 'narrow.pth')
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(teachers=dict(t1=dict(model=classifier(16), ckpt=ckpt)))
+    assert info.value.key == 'model.teachers.t1.ckpt'
+    assert 'shape' in str(info.value) and "'t1'" in str(info.value)
+
+
+# ----------------------------------------------------------------------
+# Teacher config errors.
+@pytest.mark.parametrize('teachers,key', [
+    (dict(), 'model.teachers'),
+    ([], 'model.teachers'),
+    ('t0', 'model.teachers'),
+    (dict(t0=dict(model=classifier(16), ckpt=None, wieght=1)),
+     'model.teachers.t0.wieght'),
+    (dict(t0=dict(model=classifier(16), ckpt='/no/such/teacher.pth')),
+     'model.teachers.t0.ckpt'),
+    (dict(t0=dict(ckpt=None)), 'model.teachers.t0.model'),
+    ({'bad name': dict(model=classifier(16), ckpt=None)},
+     'model.teachers.bad name'),
+    (dict(t0=dict(model=dict(type='NoSuchClassifier'), ckpt=None)),
+     'model.teachers.t0.model'),
+    (dict(t0=dict(model=classifier(16), ckpt=None, loss_weight=-1)),
+     'model.teachers.t0.loss_weight'),
+])
+def test_bad_teacher_configs_name_the_key(teachers, key):
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(teachers=teachers)
     assert info.value.key == key
 
 
-def test_teacher_checkpoints(tmp_path):
-    algo = feed()
-    other = build_razor_model(dict(classifier(16), _scope_='mmpretrain'))
-    good = tmp_path / 'teacher.pth'
-    torch.save({'state_dict': other.state_dict(), 'meta': {}}, good)
-    loaded = feed(teachers=dict(t0=dict(model=classifier(16),
-                                        ckpt=str(good))))
-    assert torch.equal(loaded.teachers.t0.head.fc.weight,
-                       other.head.fc.weight)
-
-    wrong = tmp_path / 'wrong.pth'
-    torch.save({'state_dict': algo.student.state_dict()}, wrong)
+def test_unknown_teacher_option_message_lists_allowed():
     with pytest.raises(FEEDConfigError) as info:
-        feed(teachers=dict(t0=dict(model=classifier(16), ckpt=str(wrong))))
-    assert info.value.key == 'model.teachers.t0.ckpt'
-    assert "teacher 't0'" in str(info.value) and 'shape' in str(info.value)
+        build_feed(teachers=two_teachers(t1=dict(wieght=1)))
+    assert info.value.key == 'model.teachers.t1.wieght'
+    assert 'loss_weight' in str(info.value)
 
-    work_dir = tmp_path / 'work'
-    work_dir.mkdir()
-    feed_ckpt = work_dir / 'epoch_3.pth'
-    torch.save({'state_dict': algo.state_dict()}, feed_ckpt)
-    (work_dir / 'last_checkpoint').write_text(str(feed_ckpt))
-    from_feed = feed(teachers=dict(g0=dict(model=classifier(),
-                                           ckpt=str(work_dir))))
-    assert torch.equal(from_feed.teachers.g0.head.fc.weight,
-                       algo.student.head.fc.weight)
+
+def test_missing_checkpoint_message_names_the_path():
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(teachers=two_teachers(t1=dict(ckpt='/no/such/t1.pth')))
+    assert info.value.key == 'model.teachers.t1.ckpt'
+    assert '/no/such/t1.pth' in str(info.value)
+
+
+def test_bad_input_shape_names_the_key():
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(input_shape=(3, 32))
+    assert info.value.key == 'model.input_shape'
+
+
+def test_built_modules_are_accepted():
+    student = build_classifier(classifier(8))
+    teacher = build_classifier(classifier(16))
+    algo = build_feed(
+        architecture=student, teachers=dict(t0=dict(model=teacher)))
+    assert algo.student is student
+    assert algo.teachers['t0'] is teacher
+    assert all(not p.requires_grad for p in teacher.parameters())
+    assert copy.deepcopy(algo).loss(*batch())['distill.loss_feed_t0'] > 0

@@ -130,7 +130,9 @@ def extract_model_state(checkpoint: Any, model: nn.Module) -> Dict:
     if not isinstance(state, Mapping):
         return {}
     own_keys = set(model.state_dict())
-    for prefix in ('architecture.', 'module.', 'module.architecture.'):
+    # The DDP wrapper's prefix comes off first, so that a DDP-saved
+    # distillation checkpoint ('module.architecture.') unwraps too.
+    for prefix in ('module.', 'architecture.'):
         if own_keys.isdisjoint(state) and any(
                 k.startswith(prefix) for k in state):
             state = OrderedDict((k[len(prefix):], v) for k, v in state.items()

@@ -1,0 +1,417 @@
+"""FEEDDistiller inside FEEDDistill: loss terms, translators, mixing with
+MMRazor losses, equivalence with MMRazor's Factor Transfer, and config
+errors that name their key."""
+import pytest
+import torch
+import torch.nn as nn
+from mmpretrain.structures import DataSample
+
+import feed_mm  # noqa: F401
+from feed_mm.models.distillers import FEEDDistiller
+from feed_mm.utils import FEEDConfigError
+from tests.helpers import build_razor_model
+
+PREPROCESSOR = dict(type='mmpretrain.ClsDataPreprocessor', num_classes=10)
+MAPPINGS = 'model.distiller.loss_forward_mappings'
+
+
+@pytest.fixture(autouse=True, scope='module')
+def single_thread():
+    """Tiny models: one intra-op thread is faster and does not fight other
+    processes for the cores; the previous setting is restored."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def classifier(base=8, out_indices=(3, )):
+    """Tiny CIFAR ResNet-18 classifier: the last stage has 8 * base channels
+    at 4x4 (32x32 input); out_indices=(2,) gives 4 * base at 8x8."""
+    return dict(
+        type='mmpretrain.ImageClassifier',
+        backbone=dict(
+            type='ResNet_CIFAR',
+            depth=18,
+            stem_channels=8,
+            base_channels=base,
+            out_indices=out_indices),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(
+            type='LinearClsHead',
+            num_classes=10,
+            in_channels=base * (8 if tuple(out_indices) == (3, ) else 4)))
+
+
+def two_teachers(**options):
+    """Teachers t0 (128 channels) and t1 (32 channels), without
+    checkpoints; ``options[name]`` adds or overrides teacher options."""
+    teachers = dict(
+        t0=dict(model=classifier(16), ckpt=None),
+        t1=dict(model=classifier(4), ckpt=None))
+    for name, extra in options.items():
+        teachers[name].update(extra)
+    return teachers
+
+
+def build_feed(teachers=None, distiller=None, **kwargs):
+    cfg = dict(
+        type='FEEDDistill',
+        architecture=classifier(8),
+        teachers=two_teachers() if teachers is None else teachers,
+        distiller=dict(type='FEEDDistiller', **(distiller or {})),
+        data_preprocessor=PREPROCESSOR)
+    cfg.update(kwargs)
+    return build_razor_model(cfg)
+
+
+def batch(n=4, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(n, 3, 32, 32, generator=gen)
+    samples = [DataSample().set_gt_label(i % 10) for i in range(n)]
+    return inputs, samples
+
+
+def copy_weights(dst, src):
+    """Copy student, translators and teachers of ``src`` into ``dst``."""
+    dst.load_state_dict(src.state_dict(), strict=True)
+    dst.teachers.load_state_dict(src.teachers.state_dict(), strict=True)
+
+
+def values(losses):
+    return {k: v.detach().clone() for k, v in losses.items()}
+
+
+# ----------------------------------------------------------------------
+# Loss terms.
+def test_loss_keys_one_per_teacher():
+    algo = build_feed()
+    losses = algo.loss(*batch())
+    assert set(losses) == {
+        'student.loss', 'distill.loss_feed_t0', 'distill.loss_feed_t1'
+    }
+    for value in losses.values():
+        assert value.dim() == 0 and torch.isfinite(value)
+    # Random teachers and translators: the FEED terms are not zero.
+    assert losses['distill.loss_feed_t0'] > 0
+    assert losses['distill.loss_feed_t1'] > 0
+
+
+def test_teachers_given_as_list_are_named_in_order():
+    algo = build_feed(teachers=[
+        dict(model=classifier(16), ckpt=None),
+        dict(model=classifier(4), ckpt=None),
+        dict(model=classifier(2), ckpt=None)
+    ])
+    assert list(algo.teachers) == ['t0', 't1', 't2']
+    losses = algo.loss(*batch())
+    assert {f'distill.loss_feed_t{i}' for i in range(3)} <= set(losses)
+    assert algo.distiller.translators['t2'].out_channels == 16
+
+
+def test_feed_term_equals_loss_of_translated_student_feature():
+    algo = build_feed()
+    algo.eval()
+    inputs, samples = batch()
+    losses = algo.loss(inputs, samples)
+    with torch.no_grad():
+        s_feat = algo.student.backbone(inputs)[-1]
+        for name, beta in (('t0', 500.0), ('t1', 500.0)):
+            t_feat = algo.teachers[name].backbone(inputs)[-1]
+            translated = algo.distiller.translators[name](s_feat)
+            s_vec = nn.functional.normalize(translated.flatten(1), dim=1)
+            t_vec = nn.functional.normalize(t_feat.flatten(1), dim=1)
+            expected = beta * (s_vec - t_vec).abs().mean()
+            torch.testing.assert_close(
+                losses[f'distill.loss_feed_{name}'].detach(), expected,
+                rtol=1e-5, atol=1e-6)
+
+
+def test_teacher_reduction_mean_halves_each_term():
+    summed = build_feed(save_teachers=True)
+    averaged = build_feed(
+        distiller=dict(teacher_reduction='mean'), save_teachers=True)
+    copy_weights(averaged, summed)
+    inputs, samples = batch()
+    base = values(summed.loss(inputs, samples))
+    half = values(averaged.loss(inputs, samples))
+    for name in ('t0', 't1'):
+        key = f'distill.loss_feed_{name}'
+        torch.testing.assert_close(half[key], base[key] / 2)
+    torch.testing.assert_close(half['student.loss'], base['student.loss'])
+
+
+def test_per_teacher_loss_weight_scales_its_term():
+    base_algo = build_feed()
+    weighted = build_feed(teachers=two_teachers(t0=dict(loss_weight=3.0)))
+    copy_weights(weighted, base_algo)
+    inputs, samples = batch()
+    base = values(base_algo.loss(inputs, samples))
+    got = values(weighted.loss(inputs, samples))
+    torch.testing.assert_close(got['distill.loss_feed_t0'],
+                               3 * base['distill.loss_feed_t0'])
+    torch.testing.assert_close(got['distill.loss_feed_t1'],
+                               base['distill.loss_feed_t1'])
+
+
+def test_per_teacher_feed_loss_override():
+    base_algo = build_feed()
+    other = build_feed(teachers=two_teachers(
+        t1=dict(feed_loss=dict(loss_weight=5.0))))
+    copy_weights(other, base_algo)
+    inputs, samples = batch()
+    base = values(base_algo.loss(inputs, samples))
+    got = values(other.loss(inputs, samples))
+    # The distiller's default beta is 500; t1 overrides it with 5.
+    torch.testing.assert_close(got['distill.loss_feed_t1'],
+                               base['distill.loss_feed_t1'] / 100)
+    torch.testing.assert_close(got['distill.loss_feed_t0'],
+                               base['distill.loss_feed_t0'])
+
+
+# ----------------------------------------------------------------------
+# Translators and channels.
+def test_channels_are_inferred_from_the_models():
+    algo = build_feed(teachers=dict(
+        wide=dict(model=classifier(16), ckpt=None),
+        narrow=dict(model=classifier(4), ckpt=None),
+        mid=dict(
+            model=classifier(6, out_indices=(2, )),
+            ckpt=None)))
+    translators = algo.distiller.translators
+    assert set(translators) == {'wide', 'narrow', 'mid'}
+    for name, c_t in (('wide', 128), ('narrow', 32), ('mid', 24)):
+        convs = [m for m in translators[name].modules()
+                 if isinstance(m, nn.Conv2d)]
+        assert convs[0].in_channels == 64
+        assert convs[-1].out_channels == c_t
+        assert translators[name].in_channels == 64
+        assert translators[name].out_channels == c_t
+    # 'mid' records an 8x8 map: it is resized to the student's 4x4.
+    losses = algo.loss(*batch())
+    assert torch.isfinite(losses['distill.loss_feed_mid'])
+
+
+def test_explicit_matching_channels_are_accepted():
+    algo = build_feed(
+        teachers=two_teachers(t0=dict(translator=dict(out_channels=128))),
+        distiller=dict(translator=dict(type='FEEDTranslator', in_channels=64)))
+    assert algo.distiller.translators['t0'].out_channels == 128
+    assert algo.distiller.translators['t1'].in_channels == 64
+
+
+def test_per_teacher_translator_options():
+    algo = build_feed(teachers=two_teachers(
+        t1=dict(translator=dict(norm_cfg=dict(type='BN'), num_convs=2))))
+    t0_kinds = [type(m) for m in algo.distiller.translators['t0'].layers]
+    t1_kinds = [type(m) for m in algo.distiller.translators['t1'].layers]
+    assert nn.BatchNorm2d not in t0_kinds
+    assert t1_kinds == [nn.Conv2d, nn.BatchNorm2d, nn.LeakyReLU] * 2
+
+
+@pytest.mark.parametrize('teachers,distiller,key', [
+    (two_teachers(t0=dict(translator=dict(out_channels=99))), None,
+     'model.teachers.t0.translator.out_channels'),
+    (two_teachers(t1=dict(translator=dict(out_channels=128))), None,
+     'model.teachers.t1.translator.out_channels'),
+    (None, dict(translator=dict(type='FEEDTranslator', in_channels=32)),
+     'model.teachers.t0.translator.in_channels'),
+    (None, dict(translator=dict(type='FEEDTranslator', out_channels=128)),
+     'model.teachers.t1.translator.out_channels'),
+])
+def test_contradicting_channels_raise(teachers, distiller, key):
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(teachers=teachers, distiller=distiller)
+    assert info.value.key == key
+
+
+# ----------------------------------------------------------------------
+# Mixing FEED with MMRazor losses.
+def kd_distiller(**preds_t):
+    logits = dict(type='ModuleOutputs', source='head.fc')
+    record_t = dict(recorder='logits', from_student=False)
+    record_t.update(preds_t)
+    return dict(
+        student_recorders=dict(logits=logits),
+        teacher_recorders=dict(t0=dict(logits=logits)),
+        distill_losses=dict(loss_kd=dict(type='KLDivergence', tau=4)),
+        loss_forward_mappings=dict(
+            loss_kd=dict(
+                preds_S=dict(recorder='logits', from_student=True),
+                preds_T=record_t)))
+
+
+def test_mix_with_mmrazor_kl_divergence():
+    algo = build_feed(distiller=kd_distiller(from_teacher='t0'))
+    inputs, samples = batch()
+    losses = algo.loss(inputs, samples)
+    assert set(losses) == {
+        'student.loss', 'distill.loss_feed_t0', 'distill.loss_feed_t1',
+        'distill.loss_kd'
+    }
+    assert all(torch.isfinite(v) for v in losses.values())
+    # It is MMRazor's KLDivergence on the recorded logits.
+    from mmrazor.models.losses import KLDivergence
+    algo.eval()
+    with torch.no_grad():
+        expected = KLDivergence(tau=4)(
+            algo.student(inputs, mode='tensor'),
+            algo.teachers['t0'](inputs, mode='tensor'))
+        got = algo.loss(inputs, samples)['distill.loss_kd']
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    # The KD term backpropagates into the student's classifier.
+    algo.train()
+    algo.zero_grad()
+    algo.loss(inputs, samples)['distill.loss_kd'].backward()
+    assert algo.student.head.fc.weight.grad.abs().sum() > 0
+    assert algo.teachers['t0'].head.fc.weight.grad is None
+
+
+def test_from_teacher_may_be_omitted_with_one_teacher():
+    algo = build_feed(
+        teachers=dict(t0=dict(model=classifier(16), ckpt=None)),
+        distiller=kd_distiller())
+    losses = algo.loss(*batch())
+    assert torch.isfinite(losses['distill.loss_kd'])
+
+
+def test_feed_loss_names_are_reserved():
+    with pytest.raises(FEEDConfigError) as info:
+        FEEDDistiller(distill_losses=dict(
+            loss_feed_x=dict(type='KLDivergence')))
+    assert info.value.key == 'model.distiller.distill_losses.loss_feed_x'
+
+
+# ----------------------------------------------------------------------
+# One teacher: FEED is MMRazor's Factor Transfer.
+def test_one_teacher_equals_mmrazor_factor_transfer():
+    student, teacher = classifier(8), classifier(16)
+    razor = build_razor_model(
+        dict(
+            type='SingleTeacherDistill',
+            architecture=dict(student, _scope_='mmpretrain'),
+            teacher=dict(teacher, _scope_='mmpretrain'),
+            data_preprocessor=PREPROCESSOR,
+            distiller=dict(
+                type='ConfigurableDistiller',
+                student_recorders=dict(
+                    feat=dict(type='ModuleOutputs', source='backbone')),
+                teacher_recorders=dict(
+                    feat=dict(type='ModuleOutputs', source='backbone')),
+                connectors=dict(
+                    translator=dict(
+                        type='Translator',
+                        in_channel=64,
+                        out_channel=128,
+                        use_bn=False)),
+                distill_losses=dict(
+                    loss_ft=dict(type='FTLoss', loss_weight=500)),
+                loss_forward_mappings=dict(
+                    loss_ft=dict(
+                        s_feature=dict(
+                            recorder='feat',
+                            from_student=True,
+                            data_idx=0,
+                            connector='translator'),
+                        t_feature=dict(
+                            recorder='feat', from_student=False,
+                            data_idx=0))))))
+    ours = build_feed(
+        teachers=dict(t0=dict(model=teacher, ckpt=None)),
+        distiller=dict(
+            translator=dict(type='FEEDTranslator'),
+            feed_loss=dict(type='FEEDLoss', loss_weight=500.)))
+
+    ours.student.load_state_dict(razor.student.state_dict(), strict=True)
+    ours.teachers['t0'].load_state_dict(
+        razor.teacher.state_dict(), strict=True)
+    ours_tr = list(ours.distiller.translators['t0'].parameters())
+    razor_tr = list(razor.distiller.connectors['translator'].parameters())
+    assert len(ours_tr) == len(razor_tr) == 6
+    with torch.no_grad():
+        for dst, src in zip(ours_tr, razor_tr):
+            assert dst.shape == src.shape
+            dst.copy_(src)
+    # MMRazor sets the teacher's BN layers to eval only in train().
+    razor.train()
+    ours.train()
+
+    inputs, samples = batch()
+    theirs = razor.loss(inputs, samples)
+    mine = ours.loss(inputs, samples)
+    assert set(mine) == {'student.loss', 'distill.loss_feed_t0'}
+    assert abs(mine['distill.loss_feed_t0'].item() -
+               theirs['distill.loss_ft'].item()) < 1e-6 * max(
+                   1.0, abs(theirs['distill.loss_ft'].item()))
+    torch.testing.assert_close(mine['student.loss'], theirs['student.loss'],
+                               rtol=0, atol=1e-6)
+
+    # Same gradients on the student and the translator.
+    sum(theirs.values()).backward()
+    sum(mine.values()).backward()
+    for (name, p), q in zip(ours.student.named_parameters(),
+                            razor.student.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6,
+                                   msg=name)
+    for p, q in zip(ours_tr, razor_tr):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6)
+
+
+# ----------------------------------------------------------------------
+# Config errors naming their key.
+def kd_two_teachers(**preds_t):
+    cfg = kd_distiller(**preds_t)
+    cfg['teacher_recorders'] = dict(
+        t0=dict(logits=dict(type='ModuleOutputs', source='head.fc')),
+        t1=dict(logits=dict(type='ModuleOutputs', source='head.fc')))
+    return cfg
+
+
+@pytest.mark.parametrize('distiller,key', [
+    (kd_two_teachers(from_teacher='t9'),
+     f'{MAPPINGS}.loss_kd.preds_T.from_teacher'),
+    (kd_two_teachers(), f'{MAPPINGS}.loss_kd.preds_T.from_teacher'),
+    (kd_two_teachers(from_teacher='t1', data_index=0),
+     f'{MAPPINGS}.loss_kd.preds_T.data_index'),
+    (kd_two_teachers(from_teacher='t1', recorder='logitz'),
+     f'{MAPPINGS}.loss_kd.preds_T.recorder'),
+    (dict(distill_losses=dict(loss_kd=dict(type='KLDivergence', tau=4))),
+     f'{MAPPINGS}.loss_kd'),
+    (dict(student_feature='backbone.layer9'),
+     'model.distiller.student_feature'),
+    (dict(teacher_feature='backbone.nope'),
+     'model.distiller.teacher_feature'),
+    (dict(teacher_recorders=dict(
+        t9=dict(logits=dict(type='ModuleOutputs', source='head.fc')))),
+     'model.distiller.teacher_recorders.t9'),
+    (dict(student_recorders=dict(
+        logits=dict(type='ModuleOutputs', source='head.fcc'))),
+     'model.distiller.student_recorders.logits.source'),
+    (dict(teacher_reduction='max'), 'model.distiller.teacher_reduction'),
+])
+def test_bad_distiller_configs_name_the_key(distiller, key):
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(distiller=distiller)
+    assert info.value.key == key
+
+
+def test_unknown_teacher_in_mapping_is_named():
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(distiller=kd_two_teachers(from_teacher='t9'))
+    assert "'t9'" in str(info.value)
+
+
+def test_bad_teacher_feature_names_the_teacher_key():
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(teachers=two_teachers(t1=dict(feature='nope')))
+    assert info.value.key == 'model.teachers.t1.feature'
+    assert 'nope' in str(info.value)
+
+
+def test_per_teacher_feature_is_used():
+    algo = build_feed(teachers=two_teachers(
+        t1=dict(feature=dict(source='backbone.layer3'))))
+    # layer3 of a base-4 ResNet has 16 channels.
+    assert algo.distiller.translators['t1'].out_channels == 16
+    assert algo.distiller.translators['t0'].out_channels == 128
+    assert torch.isfinite(algo.loss(*batch())['distill.loss_feed_t1'])
