@@ -12,75 +12,13 @@ from torch.nn.modules.batchnorm import _BatchNorm
 import feed_mm  # noqa: F401
 from feed_mm.utils import FEEDConfigError
 from tests.helpers import build_razor_model
-
-PREPROCESSOR = dict(
-    type='mmpretrain.ClsDataPreprocessor',
-    num_classes=10,
-    mean=[125.0, 123.0, 114.0],
-    std=[63.0, 62.0, 66.0])
-
-
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """Tiny models: one intra-op thread is faster and does not fight other
-    processes for the cores; the previous setting is restored."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def classifier(base=8, depth=18, out_indices=(3, )):
-    """Tiny CIFAR ResNet classifier: the last stage has 8 * base channels
-    at 4x4 (32x32 input)."""
-    return dict(
-        type='mmpretrain.ImageClassifier',
-        backbone=dict(
-            type='ResNet_CIFAR',
-            depth=depth,
-            stem_channels=8,
-            base_channels=base,
-            out_indices=out_indices),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(
-            type='LinearClsHead',
-            num_classes=10,
-            in_channels=base * (8 if tuple(out_indices) == (3, ) else 4)))
-
-
-def two_teachers(**options):
-    """Teachers t0 (128 channels) and t1 (32 channels), without
-    checkpoints; ``options[name]`` adds or overrides teacher options."""
-    teachers = dict(
-        t0=dict(model=classifier(16), ckpt=None),
-        t1=dict(model=classifier(4), ckpt=None))
-    for name, extra in options.items():
-        teachers[name].update(extra)
-    return teachers
-
-
-def build_feed(teachers=None, distiller=None, architecture=None, **kwargs):
-    cfg = dict(
-        type='FEEDDistill',
-        architecture=architecture or classifier(8),
-        teachers=two_teachers() if teachers is None else teachers,
-        distiller=dict(type='FEEDDistiller', **(distiller or {})),
-        data_preprocessor=PREPROCESSOR)
-    cfg.update(kwargs)
-    return build_razor_model(cfg)
-
+from tests.test_models.feed_fixtures import (batch, build_feed, classifier,
+                                            two_teachers)
 
 def build_classifier(cfg):
     cfg = dict(cfg)
     cfg['type'] = cfg['type'].split('.')[-1]
     return build_razor_model(dict(cfg, _scope_='mmpretrain'))
-
-
-def batch(n=4, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    inputs = torch.randn(n, 3, 32, 32, generator=gen)
-    samples = [DataSample().set_gt_label(i % 10) for i in range(n)]
-    return inputs, samples
 
 
 def raw_data(n=4, seed=0):
