@@ -26,11 +26,11 @@ import time
 from typing import Dict, List, Sequence
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 import feed_mm  # noqa: F401 - torch shims and registries before any build
-from feed_mm.apis import load_config, run_cli
+from feed_mm.apis.cli import add_common_args, load_config, run_cli
 from feed_mm.apis.curves import find_scalar_logs, read_series
 
 TEACHER_CONFIG = 'configs/teachers/digits_resnet20_s{seed}.py'
@@ -53,9 +53,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--student-epochs', type=int, default=30)
     parser.add_argument('--num-per-class', type=int, default=30,
                         help='training images per class for the students')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='overrides applied to every run (e.g. a smaller val split)')
+    # --cfg-options apply to every run's config.
+    add_common_args(parser, launcher=False)
     return parser.parse_args()
 
 

@@ -14,12 +14,11 @@ import json
 import os
 import os.path as osp
 
-from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner, load_checkpoint
 
 import feed_mm  # noqa: F401 - torch shims and registries before any build
-from feed_mm.apis import load_config, run_cli
+from feed_mm.apis.cli import add_common_args, load_config, run_cli
 from feed_mm.apis.analysis import (format_errors_table, plot_errors,
                                    reconstruction_errors)
 
@@ -36,9 +35,8 @@ def parse_args() -> argparse.Namespace:
         help='which dataloader of the config to use')
     parser.add_argument('--max-batches', type=int, default=None)
     parser.add_argument('--out-dir', default='work_dirs/reconstruction_error')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='overrides applied to every run\'s config')
+    # --cfg-options apply to every run's config.
+    add_common_args(parser, launcher=False)
     return parser.parse_args()
 
 
