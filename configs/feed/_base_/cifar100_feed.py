@@ -9,15 +9,7 @@ _base_ = [
     './feed_recipe.py',
 ]
 
-# FEEDDistill without its student: the per-architecture base adds it as
-# `architecture`. It is not `model` here because that base also inherits the
-# architecture's model file, and one config's bases may not share a key.
-feed_model = dict(
-    type='FEEDDistill',
-    teachers=dict(),
-    distiller=_base_.feed_distiller,
-    input_shape=(3, 32, 32),
-)
+feed_model = dict(input_shape=(3, 32, 32))
 default_scope = 'mmrazor'
 # Student accuracy plus each teacher's (teacher.<name>.accuracy/top1).
 val_cfg = dict(type='FEEDValLoop')

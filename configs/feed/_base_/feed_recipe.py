@@ -27,3 +27,13 @@ feed_distiller = dict(
     # L = CE + beta * sum_n L_n: a plain sum over teachers.
     teacher_reduction='sum',
 )
+
+# The FEED algorithm around a student: a setting's base completes it with
+# `architecture` (its student), `input_shape` and, per experiment, `teachers`.
+# It is not `model` here because a setting also inherits its student's model
+# file, and one config's bases may not share a key.
+feed_model = dict(
+    type='FEEDDistill',
+    teachers=dict(),
+    distiller=feed_distiller,
+)

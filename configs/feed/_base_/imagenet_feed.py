@@ -15,13 +15,10 @@ teacher_dirs = [f'work_dirs/teachers/imagenet_resnet34_s{seed}'
                 for seed in range(3)]
 
 model = dict(
+    _base_.feed_model,
     _delete_=True,
-    type='FEEDDistill',
     architecture=_base_.model,
-    teachers=dict(),
-    distiller=_base_.feed_distiller,
-    input_shape=(3, 224, 224),
-)
+    input_shape=(3, 224, 224))
 default_scope = 'mmrazor'
 # Student accuracy plus each teacher's (teacher.<name>.accuracy/top1).
 val_cfg = dict(type='FEEDValLoop')
