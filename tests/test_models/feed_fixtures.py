@@ -56,3 +56,18 @@ def batch(n=4, seed=0):
     inputs = torch.randn(n, 3, 32, 32, generator=gen)
     samples = [DataSample().set_gt_label(i % 10) for i in range(n)]
     return inputs, samples
+
+
+def count_calls(model, module_names):
+    """Count the calls of named modules of ``model``."""
+    modules = dict(model.named_modules())
+    counts = {name: 0 for name in module_names}
+    handles = []
+    for name in module_names:
+
+        def hook(module, inputs, name=name):
+            counts[name] += 1
+
+        # A pre-hook: a stopped forward never reaches the module at all.
+        handles.append(modules[name].register_forward_pre_hook(hook))
+    return counts, handles

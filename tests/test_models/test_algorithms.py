@@ -13,7 +13,8 @@ import feed_mm  # noqa: F401
 from feed_mm.utils import FEEDConfigError
 from tests.helpers import build_razor_model
 from tests.test_models.feed_fixtures import (batch, build_feed, classifier,
-                                            two_teachers)
+                                             count_calls, two_teachers)
+
 
 def build_classifier(cfg):
     cfg = dict(cfg)
@@ -237,20 +238,6 @@ def test_load_state_dict_strict_without_teacher_keys(algo):
 
 # ----------------------------------------------------------------------
 # Teacher early stop.
-def count_calls(model, module_names):
-    modules = dict(model.named_modules())
-    counts = {name: 0 for name in module_names}
-    handles = []
-    for name in module_names:
-
-        def hook(module, inputs, name=name):
-            counts[name] += 1
-
-        # A pre-hook: a stopped forward never reaches the module at all.
-        handles.append(modules[name].register_forward_pre_hook(hook))
-    return counts, handles
-
-
 @pytest.mark.parametrize('early_stop,expected', [(True, 0), (False, 1)])
 def test_teacher_early_stop(early_stop, expected):
     algo = build_feed(

@@ -18,58 +18,13 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from feed_mm.models.distillers import FEEDDistiller
 from feed_mm.models.distillers.feed_distiller import in_razor_scope
 from feed_mm.utils import FEEDConfigError
+from .teacher_forward import (ModuleTap, StopForward, TeacherGroup,
+                              cast_floats, parse_autocast, teacher_autocast)
 
 TEACHER_OPTION_KEYS = ('model', 'ckpt', 'feature', 'loss_weight', 'translator',
                        'feed_loss')
 _TEACHER_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 ModelSpec = Union[str, Dict, nn.Module]
-
-
-class _StopForward(Exception):
-    """Raised inside a teacher's forward once every recorded module has
-    run: nothing after them is needed."""
-
-
-class ForwardStopper:
-    """Stops a model's forward as soon as the given modules have all run.
-
-    Hooks are attached once and only act while the stopper is entered, so
-    the same teacher still runs whole for validation.
-
-    Args:
-        model (nn.Module): The model.
-        module_names (Sequence[str]): Module paths whose outputs are the
-            last thing needed from the forward.
-    """
-
-    def __init__(self, model: nn.Module, module_names: Sequence[str]) -> None:
-        modules = dict(model.named_modules())
-        self._names = frozenset(module_names)
-        self._pending: set = set()
-        self._armed = False
-        for name in self._names:
-            # Registered after the recorders' hooks, so records are taken
-            # before the forward is stopped.
-            modules[name].register_forward_hook(self._make_hook(name))
-
-    def _make_hook(self, name: str):
-
-        def hook(module, inputs, outputs):
-            if self._armed:
-                self._pending.discard(name)
-                if not self._pending:
-                    raise _StopForward
-
-        return hook
-
-    def __enter__(self) -> 'ForwardStopper':
-        self._pending = set(self._names)
-        self._armed = True
-        return self
-
-    def __exit__(self, exc_type, exc_value, traceback) -> bool:
-        self._armed = False
-        return exc_type is _StopForward
 
 
 def build_model(spec: ModelSpec, key: str) -> BaseModel:
@@ -305,6 +260,19 @@ class FEEDDistill(BaseAlgorithm):
             recorded modules have run. Defaults to True.
         save_teachers (bool): Store teacher weights in checkpoints.
             Defaults to False.
+        teacher_autocast (str, optional): Run the teachers under autocast
+            in ``'bf16'`` or ``'fp16'``; their maps are cast back to the
+            input's dtype, so every loss is computed in full precision.
+            Defaults to None (full precision).
+        batch_teachers (bool): Run teachers of one architecture (same model
+            config, same recorded modules) as a single forward vmapped over
+            their stacked weights instead of one forward each. It needs
+            ``teacher_norm_eval=True`` and module recorders on the teachers;
+            it holds the activations of a group's teachers at once.
+            Defaults to False.
+        channels_last (bool): Put student, translators, teachers and the
+            training batches in ``channels_last`` memory format.
+            Defaults to False.
         data_preprocessor (dict, optional): Defaults to the student's.
         init_cfg (dict, optional): MMEngine init config.
     """
@@ -319,6 +287,9 @@ class FEEDDistill(BaseAlgorithm):
                  calculate_student_loss: bool = True,
                  teacher_early_stop: bool = True,
                  save_teachers: bool = False,
+                 teacher_autocast: Optional[str] = None,
+                 batch_teachers: bool = False,
+                 channels_last: bool = False,
                  data_preprocessor: Optional[Union[Dict, nn.Module]] = None,
                  init_cfg: Optional[Dict] = None) -> None:
         teacher_specs = normalize_teachers(teachers)
@@ -366,14 +337,33 @@ class FEEDDistill(BaseAlgorithm):
         # May be set by MMRazor's StopDistillHook.
         self.distillation_stopped = False
 
-        self._stoppers: Dict[str, Optional[ForwardStopper]] = {}
-        self._tensor_mode: Dict[str, bool] = {}
+        self._teacher_dtype = parse_autocast(teacher_autocast)
+        for option, value in (('batch_teachers', batch_teachers),
+                              ('channels_last', channels_last)):
+            if not isinstance(value, bool):
+                raise FEEDConfigError(f'model.{option}',
+                                      f'must be True or False, got {value!r}')
+        if batch_teachers and not teacher_norm_eval:
+            raise FEEDConfigError(
+                'model.batch_teachers', 'needs teacher_norm_eval=True: a '
+                'batched forward cannot update the teachers\' norm statistics')
+        self._taps: Dict[str, Optional[ModuleTap]] = {}
         for name, teacher in self.teachers.items():
             sources = self.distiller.module_sources(name)
-            self._tensor_mode[name] = sources is not None
-            self._stoppers[name] = (
-                ForwardStopper(teacher, sources)
-                if teacher_early_stop and sources else None)
+            # Without module sources (method/function recorders) a teacher
+            # runs its full loss forward, which cannot be stopped.
+            self._taps[name] = (
+                ModuleTap(teacher, sources, stop=teacher_early_stop)
+                if sources else None)
+        self._teacher_groups = self._group_teachers(
+            teacher_specs) if batch_teachers else [[name] for name in
+                                                   self.teachers]
+        self._batched = {
+            tuple(names): TeacherGroup(
+                [self.teachers[n] for n in names], self._taps[names[0]])
+            for names in self._teacher_groups if len(names) > 1
+        }
+        self.channels_last = channels_last
 
         student_shape, teacher_shapes = self._dry_run(input_shape)
         self.distiller.build_feed(
@@ -386,12 +376,45 @@ class FEEDDistill(BaseAlgorithm):
         self._ddp_params_and_buffers_to_ignore = [
             f'teachers.{name}' for name, _ in self.teachers.named_parameters()
         ] + [f'teachers.{name}' for name, _ in self.teachers.named_buffers()]
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
         self.train()
 
     @property
     def student(self) -> nn.Module:
         """Alias of ``architecture``."""
         return self.architecture
+
+    @property
+    def teacher_groups(self) -> List[List[str]]:
+        """Teacher names by forward: a group of several runs as one batched
+        forward (``batch_teachers``), a single name runs alone."""
+        return [list(names) for names in self._teacher_groups]
+
+    def _group_teachers(self, specs: Mapping[str, Dict[str, Any]]
+                        ) -> List[List[str]]:
+        """Group the teachers that one batched forward can run: the same
+        model (config, or structure for a built module), the same weight
+        shapes and the same module records."""
+        groups: Dict[tuple, List[str]] = {}
+        for name, teacher in self.teachers.items():
+            sources = self.distiller.module_sources(name, outputs_only=True)
+            if not sources:
+                key: tuple = (name, )
+            else:
+                model = specs[name]['model']
+                key = (repr(model) if isinstance(model, (str, Mapping)) else
+                       repr(teacher), type(teacher),
+                       tuple((k, tuple(v.shape), v.dtype)
+                             for k, v in teacher.state_dict().items()),
+                       tuple(sources))
+            groups.setdefault(key, []).append(name)
+        batched = [names for names in groups.values() if len(names) > 1]
+        if batched:
+            print_log(
+                'Teachers run as batched forwards: ' + '; '.join(
+                    ', '.join(names) for names in batched), logger='current')
+        return list(groups.values())
 
     # ------------------------------------------------------------------
     def _dry_run(self, input_shape: Sequence[int]
@@ -427,7 +450,7 @@ class FEEDDistill(BaseAlgorithm):
     def _guarded(forward, owner: str):
         try:
             return forward()
-        except _StopForward:
+        except StopForward:
             raise
         except (RuntimeError, ValueError, AssertionError) as err:
             raise FEEDConfigError(
@@ -440,9 +463,11 @@ class FEEDDistill(BaseAlgorithm):
                          data_samples: Optional[List[BaseDataElement]],
                          probe: bool = False) -> None:
         teacher = self.teachers[name]
-        stopper = self._stoppers[name]
-        with self.distiller.teacher_recorders[name], torch.no_grad():
-            if self._tensor_mode[name] or probe:
+        tap = self._taps[name]
+        recorders = self.distiller.teacher_recorders[name]
+        with recorders, torch.no_grad(), teacher_autocast(
+                self._teacher_dtype, inputs.device):
+            if tap is not None or probe:
 
                 def forward():
                     return teacher(inputs, mode='tensor')
@@ -454,11 +479,34 @@ class FEEDDistill(BaseAlgorithm):
             if probe:
                 forward = (lambda f=forward: self._guarded(
                     f, f'teacher {name!r}'))
-            if stopper is not None:
-                with stopper:
+            if tap is not None:
+                with tap:
                     forward()
             else:
                 forward()
+        if self._teacher_dtype is not None:
+            for recorder in recorders.recorders.values():
+                recorder.data_buffer[:] = cast_floats(recorder.data_buffer,
+                                                      inputs.dtype)
+
+    def _run_teachers(self, inputs: torch.Tensor,
+                      data_samples: Optional[List[BaseDataElement]]) -> None:
+        """Fill every teacher's records for ``inputs``, one forward per
+        teacher or per batched group."""
+        for names in self._teacher_groups:
+            group = self._batched.get(tuple(names))
+            if group is None:
+                self._forward_teacher(names[0], inputs, data_samples)
+                continue
+            with torch.no_grad(), teacher_autocast(self._teacher_dtype,
+                                                   inputs.device):
+                outputs = group(inputs)
+            for name, records in zip(names, outputs):
+                for recorder in self.distiller.teacher_recorders[
+                        name].recorders.values():
+                    recorder.reset_data_buffer()
+                    recorder.data_buffer.append(
+                        cast_floats(records[recorder.source], inputs.dtype))
 
     def loss(self,
              batch_inputs: torch.Tensor,
@@ -466,9 +514,11 @@ class FEEDDistill(BaseAlgorithm):
              ) -> LossResults:
         """Student task loss plus the FEED terms (and any extra distill
         losses), as a dict of named losses."""
+        if self.channels_last and batch_inputs.dim() == 4:
+            batch_inputs = batch_inputs.contiguous(
+                memory_format=torch.channels_last)
         losses: Dict[str, torch.Tensor] = {}
-        for name in self.teachers:
-            self._forward_teacher(name, batch_inputs, data_samples)
+        self._run_teachers(batch_inputs, data_samples)
 
         with self.distiller.student_recorders:
             if self.student_trainable:
@@ -501,8 +551,7 @@ class FEEDDistill(BaseAlgorithm):
         Returns:
             dict: ``name -> (translated_student, teacher_feature)``.
         """
-        for name in self.teachers:
-            self._forward_teacher(name, inputs, None)
+        self._run_teachers(inputs, None)
         with self.distiller.student_recorders:
             self.student(inputs, mode='tensor')
         student_feature = self.distiller.feed_feature(None)

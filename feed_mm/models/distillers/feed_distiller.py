@@ -6,7 +6,9 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 from mmrazor.models.distillers.base_distiller import BaseDistiller
-from mmrazor.models.task_modules import RecorderManager
+from mmrazor.models.task_modules import (ModuleInputsRecorder,
+                                         ModuleOutputsRecorder,
+                                         RecorderManager)
 from mmrazor.registry import MODELS
 
 from feed_mm.utils import FEEDConfigError
@@ -302,16 +304,19 @@ class FEEDDistiller(BaseDistiller):
                                   f'cannot attach to {owner}: {err}') from err
         return manager
 
-    def module_sources(self, teacher: str) -> Optional[List[str]]:
+    def module_sources(self,
+                       teacher: str,
+                       outputs_only: bool = False) -> Optional[List[str]]:
         """Module paths recorded on ``teacher``, or None when one of its
         recorders is not a module recorder (then the teacher must run its
-        full ``loss`` forward)."""
+        full ``loss`` forward), or, with ``outputs_only``, not a module
+        outputs recorder."""
         sources = []
-        for recorder_name, recorder in self.teacher_recorders[
-                teacher].recorders.items():
-            cfg = self._teacher_recorder_cfgs.get(teacher, {}).get(
-                recorder_name, dict(type='ModuleOutputs'))
-            if cfg['type'] not in MODULE_RECORDER_TYPES:
+        for recorder in self.teacher_recorders[teacher].recorders.values():
+            # ModuleInputsRecorder derives from ModuleOutputsRecorder.
+            if not isinstance(recorder, ModuleOutputsRecorder) or (
+                    outputs_only
+                    and isinstance(recorder, ModuleInputsRecorder)):
                 return None
             sources.append(recorder.source)
         return sources

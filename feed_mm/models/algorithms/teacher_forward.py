@@ -1,0 +1,168 @@
+"""How FEED runs its frozen teachers: stopped early, under autocast, and
+teachers of one architecture as a single batched (vmapped) forward."""
+from functools import partial
+from typing import Any, Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+from torch.func import functional_call, stack_module_state, vmap
+from torch.utils._pytree import tree_map
+
+from feed_mm.utils import FEEDConfigError
+
+AUTOCAST_DTYPES = {
+    'bf16': torch.bfloat16,
+    'bfloat16': torch.bfloat16,
+    'fp16': torch.float16,
+    'float16': torch.float16,
+}
+
+
+class StopForward(Exception):
+    """Raised inside a teacher's forward once every tapped module has run:
+    nothing after them is needed."""
+
+
+class ModuleTap:
+    """Catches the outputs of named modules of a model and, optionally,
+    stops its forward as soon as all of them have run.
+
+    Hooks are attached once and only act while the tap is entered, so the
+    same teacher still runs whole for validation.
+
+    Args:
+        model (nn.Module): The model.
+        module_names (Sequence[str]): Module paths whose outputs are the
+            last thing needed from the forward.
+        stop (bool): Stop the forward once they have all run.
+            Defaults to True.
+    """
+
+    def __init__(self,
+                 model: nn.Module,
+                 module_names: Sequence[str],
+                 stop: bool = True) -> None:
+        modules = dict(model.named_modules())
+        self.module_names = tuple(dict.fromkeys(module_names))
+        self.stop = stop
+        self.outputs: Dict[str, Any] = {}
+        self._pending: set = set()
+        self._armed = False
+        for name in self.module_names:
+            # Registered after the recorders' hooks, so records are taken
+            # before the forward is stopped. A partial of a bound method,
+            # not a closure: a deepcopy of the model (e.g. an EMA copy) then
+            # copies the tap with it and keeps stopping early.
+            modules[name].register_forward_hook(partial(self._hook, name))
+
+    def _hook(self, name: str, module: nn.Module, inputs: Any,
+              outputs: Any) -> None:
+        if self._armed and name in self._pending:
+            self._pending.discard(name)
+            self.outputs[name] = outputs
+            if self.stop and not self._pending:
+                raise StopForward
+
+    def __enter__(self) -> 'ModuleTap':
+        self.outputs = {}
+        self._pending = set(self.module_names)
+        self._armed = True
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback) -> bool:
+        self._armed = False
+        return exc_type is StopForward
+
+
+def teacher_autocast(dtype: Optional[torch.dtype], device: torch.device):
+    """Autocast context of the teachers' forward (a no-op when ``dtype`` is
+    None)."""
+    return torch.autocast(
+        device_type=device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def parse_autocast(value: Optional[str]) -> Optional[torch.dtype]:
+    """The dtype of ``teacher_autocast`` ('bf16', 'fp16' or None)."""
+    if value is None:
+        return None
+    if value not in AUTOCAST_DTYPES:
+        raise FEEDConfigError(
+            'model.teacher_autocast', f'must be one of '
+            f'{", ".join(map(repr, AUTOCAST_DTYPES))} or None, got {value!r}')
+    return AUTOCAST_DTYPES[value]
+
+
+def cast_floats(records: Any, dtype: torch.dtype) -> Any:
+    """``records`` with every floating tensor cast to ``dtype``: losses see
+    the teachers' maps in the student's precision."""
+    return tree_map(
+        lambda t: t.to(dtype) if isinstance(t, torch.Tensor) and
+        t.is_floating_point() and t.dtype != dtype else t, records)
+
+
+class TeacherGroup:
+    """Teachers of one architecture run as one forward, vmapped over their
+    stacked weights (``torch.func.stack_module_state`` +
+    ``functional_call``), instead of one forward per teacher.
+
+    The teachers' own parameters and buffers become views of the stacked
+    tensors, so the weights are held once and in-place loads reach the
+    stacked copy. Moving the model (``.to(device)``) replaces them; the
+    stack is then rebuilt at the next forward.
+
+    Args:
+        teachers (Sequence[nn.Module]): Teachers of identical architecture
+            and identical recorded modules, in eval mode.
+        tap (ModuleTap): The tap of the recorded modules of the first
+            teacher, whose module runs the batched forward.
+    """
+
+    def __init__(self, teachers: Sequence[nn.Module], tap: ModuleTap) -> None:
+        self.teachers = list(teachers)
+        self.template = self.teachers[0]
+        self.tap = tap
+        self._params: Dict[str, torch.Tensor] = {}
+        self._buffers: Dict[str, torch.Tensor] = {}
+        self._stack_key: Optional[tuple] = None
+
+    def _current_key(self) -> tuple:
+        return tuple(
+            next(iter(t.parameters())).data_ptr() for t in self.teachers)
+
+    def _restack(self) -> None:
+        self._params, self._buffers = stack_module_state(self.teachers)
+        for index, teacher in enumerate(self.teachers):
+            for name, param in teacher.named_parameters():
+                param.data = self._params[name][index]
+            for name, _ in teacher.named_buffers():
+                owner, _, leaf = name.rpartition('.')
+                teacher.get_submodule(owner)._buffers[leaf] = \
+                    self._buffers[name][index]
+        self._stack_key = self._current_key()
+
+    def __call__(self, inputs: torch.Tensor) -> List[Dict[str, Any]]:
+        """Run every teacher of the group on ``inputs``.
+
+        Returns:
+            list[dict]: Per teacher, ``module path -> output``.
+        """
+        if self._stack_key != self._current_key():
+            self._restack()
+        names = self.tap.module_names
+
+        def forward_one(params, buffers, batch):
+            with self.tap:
+                functional_call(self.template, (params, buffers), (batch, ),
+                                dict(mode='tensor'))
+            missing = [n for n in names if n not in self.tap.outputs]
+            if missing:
+                raise RuntimeError(
+                    f'the batched teacher forward did not run {missing}')
+            return tuple(self.tap.outputs[n] for n in names)
+
+        stacked = vmap(forward_one, in_dims=(0, 0, None))(
+            self._params, self._buffers, inputs)
+        return [{
+            name: tree_map(lambda t, i=index: t[i], output)
+            for name, output in zip(names, stacked)
+        } for index in range(len(self.teachers))]
