@@ -42,6 +42,27 @@ def teacher_records(algo, inputs):
     return records
 
 
+def assert_same_records(plain, fast, inputs):
+    """The teachers' records of ``fast`` equal those of ``plain``."""
+    expected = teacher_records(plain, inputs)
+    got = teacher_records(fast, inputs)
+    assert expected.keys() == got.keys()
+    for key in expected:
+        torch.testing.assert_close(got[key], expected[key])
+    return got
+
+
+def assert_same_losses(plain, fast, inputs, samples, **tolerance):
+    """The losses of ``fast`` equal those of ``plain``, all in fp32."""
+    expected = plain.loss(inputs, samples)
+    got = fast.loss(inputs, samples)
+    assert expected.keys() == got.keys()
+    for key in expected:
+        assert got[key].dtype == torch.float32
+        torch.testing.assert_close(got[key], expected[key], **tolerance)
+    return expected, got
+
+
 def test_same_architecture_teachers_form_one_group():
     teachers = three_same_teachers()
     teachers['t3'] = dict(model=classifier(4), ckpt=None)
@@ -77,19 +98,10 @@ def test_batched_teachers_equal_sequential_ones():
     plain, batched = build_pair(teachers, distiller, batch_teachers=True)
     assert batched.teacher_groups == [['t0', 't1', 't2']]
     inputs, samples = batch(6)
-    expected = teacher_records(plain, inputs)
-    got = teacher_records(batched, inputs)
-    assert expected.keys() == got.keys()
-    for key in expected:
-        torch.testing.assert_close(got[key], expected[key])
+    got = assert_same_records(plain, batched, inputs)
     # The teachers differ, so the batch did not just repeat one of them.
     assert not torch.allclose(got[('t0', 'logits')], got[('t1', 'logits')])
-
-    plain_losses = plain.loss(inputs, samples)
-    batched_losses = batched.loss(inputs, samples)
-    assert set(plain_losses) == set(batched_losses)
-    for key in plain_losses:
-        torch.testing.assert_close(batched_losses[key], plain_losses[key])
+    assert_same_losses(plain, batched, inputs, samples)
 
 
 def test_batched_teachers_hold_their_weights_once_and_follow_loads():
@@ -106,10 +118,7 @@ def test_batched_teachers_hold_their_weights_once_and_follow_loads():
     other = build_feed(teachers=three_same_teachers(), save_teachers=True)
     batched.load_state_dict(other.state_dict(), strict=True)
     plain.load_state_dict(other.state_dict(), strict=True)
-    expected = teacher_records(plain, inputs)
-    got = teacher_records(batched, inputs)
-    for key in expected:
-        torch.testing.assert_close(got[key], expected[key])
+    assert_same_records(plain, batched, inputs)
 
 
 def test_batched_teachers_restack_after_moving_the_model():
@@ -119,11 +128,8 @@ def test_batched_teachers_restack_after_moving_the_model():
     # .to() with a dtype replaces every parameter tensor.
     batched.double()
     plain.double()
-    expected = teacher_records(plain, inputs.double())
-    got = teacher_records(batched, inputs.double())
-    for key in expected:
-        assert got[key][-1].dtype == torch.float64
-        torch.testing.assert_close(got[key], expected[key])
+    got = assert_same_records(plain, batched, inputs.double())
+    assert all(record[-1].dtype == torch.float64 for record in got.values())
 
 
 @pytest.mark.parametrize('batch_teachers', [False, True])
@@ -154,12 +160,8 @@ def test_teacher_autocast_losses_match_full_precision(dtype):
     # The losses read the maps in the student's precision.
     assert all(t.dtype == torch.float32 for r in records.values()
                for t in (r if isinstance(r, tuple) else (r, )))
-    expected = plain.loss(inputs, samples)
-    got = fast.loss(inputs, samples)
-    for key in expected:
-        assert got[key].dtype == torch.float32
-        torch.testing.assert_close(
-            got[key], expected[key], rtol=0.03, atol=1e-3)
+    expected, got = assert_same_losses(
+        plain, fast, inputs, samples, rtol=0.03, atol=1e-3)
     # Reduced precision did change the teachers' maps: the path was taken.
     assert not torch.equal(got['distill.loss_feed_t0'],
                            expected['distill.loss_feed_t0'])
@@ -168,12 +170,7 @@ def test_teacher_autocast_losses_match_full_precision(dtype):
 def test_autocast_and_batched_teachers_combine():
     plain, fast = build_pair(
         three_same_teachers(), teacher_autocast='bf16', batch_teachers=True)
-    inputs, samples = batch()
-    expected = plain.loss(inputs, samples)
-    got = fast.loss(inputs, samples)
-    for key in expected:
-        torch.testing.assert_close(
-            got[key], expected[key], rtol=0.03, atol=1e-3)
+    assert_same_losses(plain, fast, *batch(), rtol=0.03, atol=1e-3)
 
 
 def test_channels_last_gives_the_same_losses_and_gradients():
@@ -182,11 +179,7 @@ def test_channels_last_gives_the_same_losses_and_gradients():
         memory_format=torch.channels_last)
     assert fast.teachers['t1'].backbone.conv1.weight.is_contiguous(
         memory_format=torch.channels_last)
-    inputs, samples = batch()
-    expected = plain.loss(inputs, samples)
-    got = fast.loss(inputs, samples)
-    for key in expected:
-        torch.testing.assert_close(got[key], expected[key])
+    expected, got = assert_same_losses(plain, fast, *batch())
     sum(expected.values()).backward()
     sum(got.values()).backward()
     torch.testing.assert_close(
@@ -212,12 +205,8 @@ def test_a_deepcopy_keeps_stopping_early(batch_teachers):
     algo = build_feed(
         teachers=three_same_teachers(), batch_teachers=batch_teachers)
     copied = copy.deepcopy(algo)
-    inputs, samples = batch()
     calls, _ = count_calls(copied.teachers['t0'], ['backbone', 'head'])
     original_calls, _ = count_calls(algo.teachers['t0'], ['head'])
-    losses = copied.loss(inputs, samples)
+    assert_same_losses(algo, copied, *batch())
     assert calls == dict(backbone=1, head=0)
     assert original_calls == dict(head=0)
-    expected = algo.loss(inputs, samples)
-    for key in expected:
-        torch.testing.assert_close(losses[key], expected[key])
