@@ -3,8 +3,8 @@ OpenMMLab.
 
 Importing the package makes the stack usable and registers feed_mm's
 modules: it installs the torch compatibility shims that mmrazor 1.0.0 needs
-(before anything imports ``mmrazor.models``) and the safe checkpoint loader,
-then imports the modules that register themselves in MMRazor's and
+(before anything imports ``mmrazor.models``), the safe checkpoint loader and
+atomic checkpoint writes, then imports the modules that register themselves in MMRazor's and
 MMPretrain's registries. Configs load it with
 ``custom_imports=dict(imports=['feed_mm'], allow_failed_imports=False)``.
 """
@@ -27,9 +27,11 @@ import mmrazor.engine  # noqa: E402,F401
 import mmrazor.models  # noqa: E402,F401
 
 from . import datasets, engine, models  # noqa: E402,F401
-from .utils import install_safe_checkpoint_loader  # noqa: E402
+from .utils import (install_atomic_local_writes,  # noqa: E402
+                    install_safe_checkpoint_loader)
 
 install_safe_checkpoint_loader()
+install_atomic_local_writes()
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__', 'apply_compat_shims']

@@ -2,7 +2,7 @@
 # Distributed training with torchrun and MMEngine's launcher.
 #   tools/dist_train.sh CONFIG GPUS [train.py args...]
 # Several nodes: NNODES, NODE_RANK, MASTER_ADDR and PORT as in OpenMMLab.
-# On CPU, the gloo backend: add --cfg-options env_cfg.dist_cfg.backend=gloo
+# Without GPUs, train.py runs the processes on CPU with the gloo backend.
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}

@@ -12,7 +12,18 @@ default_hooks = dict(
         type='CheckpointHook', interval=1, max_keep_ckpts=2, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='mmpretrain.VisualizationHook', enable=False),
+    # Random generator states in checkpoints: a resumed run draws the same
+    # augmentations as an uninterrupted one (feed_mm.engine.RNGStateHook).
+    rng_state=dict(type='RNGStateHook'),
 )
+custom_hooks = [
+    # Empty data sets, labels out of range and images with the wrong number
+    # of channels stop the run before its first iteration, named.
+    dict(type='mmpretrain.DatasetCheckHook'),
+    # Under DDP, the same BN statistics on every rank for validation and
+    # checkpoints (frozen FEED teachers left out).
+    dict(type='mmpretrain.FEEDSyncBuffersHook'),
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

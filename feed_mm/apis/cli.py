@@ -57,7 +57,10 @@ def load_config(config: str, work_dir: Optional[str],
         work_dir (str, optional): ``--work-dir``; defaults to
             ``./work_dirs/<config name>`` when the config sets none.
         cfg_options (dict, optional): ``--cfg-options`` key=value overrides.
-        launcher (str): ``--launcher``.
+        launcher (str): ``--launcher``. Without a GPU, a distributed
+            launcher runs CPU processes with the gloo backend, and their
+            process group is started here (see
+            :func:`init_dist_without_gpu`).
 
     Returns:
         Config: The merged config.
@@ -72,6 +75,16 @@ def load_config(config: str, work_dir: Optional[str],
         # NCCL needs GPUs; gloo runs the same job on CPU processes.
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
         cfg.env_cfg.dist_cfg.backend = 'gloo'
+        if cfg.get('model_wrapper_cfg') is None:
+            # The runner's default wrapper pins each process to the GPU of
+            # its LOCAL_RANK (device_ids), which DDP refuses for CPU modules.
+            cfg.model_wrapper_cfg = dict(
+                type='MMDistributedDataParallel',
+                device_ids=None,
+                broadcast_buffers=False,
+                find_unused_parameters=cfg.get('find_unused_parameters',
+                                               False))
+        init_dist_without_gpu(launcher, cfg.env_cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
@@ -83,6 +96,34 @@ def load_config(config: str, work_dir: Optional[str],
 def _cuda_available() -> bool:
     import torch
     return torch.cuda.is_available()
+
+
+def init_dist_without_gpu(launcher: str, env_cfg: dict) -> None:
+    """Start the process group of a distributed run on a machine without
+    GPUs, once per process, as the runner's ``setup_env`` would.
+
+    MMEngine's ``init_dist`` pins every process to a GPU with
+    ``torch.cuda.set_device``, which raises where there is none; here that
+    call is a no-op while the group starts. The runner then finds the group
+    started and skips its own ``init_dist``.
+
+    Args:
+        launcher (str): ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        env_cfg (dict): The config's ``env_cfg`` (``mp_cfg`` and
+            ``dist_cfg``).
+    """
+    import torch
+    from mmengine.dist import init_dist, is_distributed
+    from mmengine.utils.dl_utils import set_multi_processing
+    if is_distributed():
+        return
+    set_multi_processing(**env_cfg.get('mp_cfg', {}), distributed=True)
+    set_device = torch.cuda.set_device
+    torch.cuda.set_device = lambda device: None
+    try:
+        init_dist(launcher, **env_cfg.get('dist_cfg', {}))
+    finally:
+        torch.cuda.set_device = set_device
 
 
 def is_config_error(err: BaseException) -> bool:

@@ -62,6 +62,13 @@ class SklearnDigits(BaseDataset):
         if test_every < 2:
             raise ValueError('SklearnDigits: test_every must be >= 2, got '
                              f'{test_every}')
+        indices = kwargs.get('indices')
+        # MMEngine fails on an empty selection with a bare "need at least
+        # one array to concatenate" while serialising it.
+        if indices is not None and (indices < 1 if isinstance(indices, int)
+                                    else len(indices) == 0):
+            raise ValueError(f'SklearnDigits: indices={indices!r} selects no '
+                             f'sample of the {split!r} split')
         self.split = split
         self.img_size = img_size
         self.num_per_class = num_per_class

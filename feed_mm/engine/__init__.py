@@ -1,3 +1,7 @@
+from .hooks import DatasetCheckHook, FEEDSyncBuffersHook, RNGStateHook
 from .loops import FEEDTestLoop, FEEDValLoop
 
-__all__ = ['FEEDValLoop', 'FEEDTestLoop']
+__all__ = [
+    'DatasetCheckHook', 'FEEDSyncBuffersHook', 'RNGStateHook', 'FEEDValLoop',
+    'FEEDTestLoop'
+]

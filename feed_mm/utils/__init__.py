@@ -1,9 +1,12 @@
+from .atomic_io import atomic_open, install_atomic_local_writes
 from .checkpoint import (CorruptCheckpointError, UnsafeCheckpointError,
                          install_safe_checkpoint_loader, safe_load,
                          trust_checkpoint)
-from .errors import FEEDConfigError
+from .errors import DatasetCheckError, FEEDConfigError, NonFiniteLossError
 
 __all__ = [
-    'FEEDConfigError', 'CorruptCheckpointError', 'UnsafeCheckpointError',
-    'install_safe_checkpoint_loader', 'safe_load', 'trust_checkpoint'
+    'FEEDConfigError', 'DatasetCheckError', 'NonFiniteLossError',
+    'CorruptCheckpointError', 'UnsafeCheckpointError',
+    'install_safe_checkpoint_loader', 'install_atomic_local_writes',
+    'atomic_open', 'safe_load', 'trust_checkpoint'
 ]

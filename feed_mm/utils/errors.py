@@ -1,4 +1,4 @@
-from typing import Optional
+from typing import Optional, Sequence
 
 
 class FEEDConfigError(ValueError):
@@ -12,4 +12,41 @@ class FEEDConfigError(ValueError):
 
     def __init__(self, key: str, message: Optional[str] = None) -> None:
         self.key = key
+        self.message = message
         super().__init__(key if message is None else f'{key}: {message}')
+
+
+class DatasetCheckError(FEEDConfigError):
+    """A data set that does not fit the model it feeds (empty, labels out
+    of range, images with another number of channels); the key is the data
+    set's config key, e.g. ``train_dataloader.dataset``.
+
+    Args:
+        split (str): ``'train'``, ``'val'`` or ``'test'``.
+        message (str): What is wrong, naming the sample and the expected
+            value.
+    """
+
+    def __init__(self, split: str, message: str) -> None:
+        self.split = split
+        super().__init__(f'{split}_dataloader.dataset', message)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A training loss term is NaN or infinite; raised before the optimizer
+    step, so the parameters and the checkpoints written so far are those of
+    the last good iteration.
+
+    Args:
+        terms (Sequence[str]): The non-finite loss terms, as logged (e.g.
+            ``distill.loss_feed_t1``).
+        iteration (int, optional): The training iteration, counted from 1
+            over the whole run as MMEngine logs it; None outside a runner.
+        message (str): The error message.
+    """
+
+    def __init__(self, terms: Sequence[str], iteration: Optional[int],
+                 message: str) -> None:
+        self.terms = list(terms)
+        self.iteration = iteration
+        super().__init__(message)

@@ -54,7 +54,8 @@ def test_num_per_class_and_registry_build():
 
 
 @pytest.mark.parametrize('kwargs', [
-    dict(split='val'), dict(num_per_class=0), dict(test_every=1)])
+    dict(split='val'), dict(num_per_class=0), dict(test_every=1),
+    dict(indices=0), dict(indices=[])])
 def test_bad_arguments_are_named(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         SklearnDigits(**kwargs)

@@ -157,10 +157,11 @@ def test_per_teacher_translator_options():
      'model.teachers.t0.translator.out_channels'),
     (two_teachers(t1=dict(translator=dict(out_channels=128))), None,
      'model.teachers.t1.translator.out_channels'),
+    # Set on the distiller for every teacher: named there.
     (None, dict(translator=dict(type='FEEDTranslator', in_channels=32)),
-     'model.teachers.t0.translator.in_channels'),
+     'model.distiller.translator.in_channels'),
     (None, dict(translator=dict(type='FEEDTranslator', out_channels=128)),
-     'model.teachers.t1.translator.out_channels'),
+     'model.distiller.translator.out_channels'),
 ])
 def test_contradicting_channels_raise(teachers, distiller, key):
     with pytest.raises(FEEDConfigError) as info:
@@ -358,3 +359,114 @@ def test_per_teacher_feature_is_used():
     assert algo.distiller.translators['t1'].out_channels == 16
     assert algo.distiller.translators['t0'].out_channels == 128
     assert torch.isfinite(algo.loss(*batch())['distill.loss_feed_t1'])
+
+
+# ----------------------------------------------------------------------
+# Found by tests/test_reliability/test_config_fuzz.py: each of these failed
+# at the first iteration, with a bare error, or named another key.
+@pytest.mark.parametrize('distiller,teachers,key', [
+    (dict(student_recorders=['logits']), None,
+     'model.distiller.student_recorders'),
+    (dict(teacher_recorders=['logits']), None,
+     'model.distiller.teacher_recorders'),
+    (dict(teacher_recorders=dict(t0='logits')), None,
+     'model.distiller.teacher_recorders.t0'),
+    (dict(connectors=['c']), None, 'model.distiller.connectors'),
+    (dict(distill_losses=['loss_kd']), None, 'model.distiller.distill_losses'),
+    (dict(loss_forward_mappings=['loss_kd']), None, MAPPINGS),
+    (dict(translator='FEEDTranslator'), None, 'model.distiller.translator'),
+    (dict(feed_loss='FEEDLoss'), None, 'model.distiller.feed_loss'),
+    (None, two_teachers(t1=dict(translator=3)),
+     'model.teachers.t1.translator'),
+    (None, two_teachers(t0=dict(feed_loss='sum')),
+     'model.teachers.t0.feed_loss'),
+])
+def test_parts_of_another_type_are_named(distiller, teachers, key):
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(teachers=teachers, distiller=distiller)
+    assert info.value.key == key
+
+
+@pytest.mark.parametrize('distiller,teachers,key', [
+    (dict(student_feature=dict(source='backbone', data_idx=1)), None,
+     'model.distiller.student_feature.data_idx'),
+    (dict(student_feature=dict(source='backbone', data_idx='last')), None,
+     'model.distiller.student_feature.data_idx'),
+    (dict(teacher_feature=dict(source='backbone.layer3', data_idx=0)), None,
+     'model.distiller.teacher_feature.data_idx'),
+    (None, two_teachers(t1=dict(feature=dict(source='backbone',
+                                             data_idx=-2))),
+     'model.teachers.t1.feature.data_idx'),
+    # The distiller's default location, not a teacher option, is wrong.
+    (dict(teacher_feature='neck'), None, 'model.distiller.teacher_feature'),
+])
+def test_feature_errors_name_the_feature_key(distiller, teachers, key):
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(teachers=teachers, distiller=distiller)
+    assert info.value.key == key
+
+
+@pytest.mark.parametrize('distiller,teachers,key', [
+    (dict(translator=dict(type='FEEDTranslator', num_convs=0)), None,
+     'model.distiller.translator.num_convs'),
+    (None, two_teachers(t1=dict(translator=dict(num_convs=0))),
+     'model.teachers.t1.translator.num_convs'),
+    (dict(feed_loss=dict(type='FEEDLoss', reduction='avg')), None,
+     'model.distiller.feed_loss.reduction'),
+    (None, two_teachers(t0=dict(feed_loss=dict(reduction='avg'))),
+     'model.teachers.t0.feed_loss.reduction'),
+    (dict(feed_loss=dict(type='FEEDLoss', loss_weight=-500.0)), None,
+     'model.distiller.feed_loss.loss_weight'),
+    (None, two_teachers(t0=dict(loss_weight=float('nan'))),
+     'model.teachers.t0.loss_weight'),
+    (None, two_teachers(t1=dict(loss_weight=float('inf'))),
+     'model.teachers.t1.loss_weight'),
+])
+def test_bad_arguments_of_feed_parts_name_the_config_key(
+        distiller, teachers, key):
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(teachers=teachers, distiller=distiller)
+    assert info.value.key == key
+
+
+@pytest.mark.parametrize('where,key', [
+    ('distiller', 'model.distiller.feed_loss.spatial_mismatch'),
+    ('teacher', 'model.teachers.t1.feed_loss.spatial_mismatch'),
+])
+def test_spatial_mismatch_error_is_raised_at_build_time(where, key):
+    # t1's layer3 map is 8x8, the student's last map 4x4.
+    teachers = two_teachers(t1=dict(feature='backbone.layer3'))
+    distiller = None
+    if where == 'teacher':
+        teachers['t1']['feed_loss'] = dict(spatial_mismatch='error')
+    else:
+        distiller = dict(
+            feed_loss=dict(type='FEEDLoss', spatial_mismatch='error'))
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(teachers=teachers, distiller=distiller)
+    assert info.value.key == key
+    assert '(8, 8)' in str(info.value) and '(4, 4)' in str(info.value)
+
+
+@pytest.mark.parametrize('preds_t,key', [
+    (dict(from_teacher='t0', record_idx=1),
+     f'{MAPPINGS}.loss_kd.preds_T.record_idx'),
+    (dict(from_teacher='t0', data_idx=0),
+     f'{MAPPINGS}.loss_kd.preds_T.data_idx'),
+])
+def test_unreadable_records_are_rejected_at_build_time(preds_t, key):
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(distiller=kd_distiller(**preds_t))
+    assert info.value.key == key
+
+
+@pytest.mark.parametrize('loss_cfg', [
+    dict(type='KLDivergence', tau=4, reduction='avg'),
+    dict(type='KLDivergence', tau=4, loss_weight='w'),
+])
+def test_extra_loss_that_cannot_run_is_named(loss_cfg):
+    distiller = kd_distiller(from_teacher='t0')
+    distiller['distill_losses'] = dict(loss_kd=loss_cfg)
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(distiller=distiller)
+    assert info.value.key == 'model.distiller.distill_losses.loss_kd'

@@ -167,6 +167,12 @@ def test_dimension_mismatch_raises():
     (dict(reduction=None), 'FEEDLoss.reduction'),
     (dict(spatial_mismatch='crop'), 'FEEDLoss.spatial_mismatch'),
     (dict(resize_mode='linear'), 'FEEDLoss.resize_mode'),
+    # Found by tests/test_reliability/test_config_fuzz.py: accepted, they
+    # made a negative or NaN beta (or a bare "could not convert" error).
+    (dict(loss_weight=-1.0), 'FEEDLoss.loss_weight'),
+    (dict(loss_weight=math.nan), 'FEEDLoss.loss_weight'),
+    (dict(loss_weight=math.inf), 'FEEDLoss.loss_weight'),
+    (dict(loss_weight='beta'), 'FEEDLoss.loss_weight'),
 ])
 def test_bad_arguments_raise_at_construction(kwargs, key):
     with pytest.raises(FEEDConfigError) as info:

@@ -167,10 +167,23 @@ def test_teacher_autocast_losses_match_full_precision(dtype):
                            expected['distill.loss_feed_t0'])
 
 
-def test_autocast_and_batched_teachers_combine():
+@pytest.mark.parametrize('dtype', ['bf16', 'fp16'])
+def test_autocast_and_batched_teachers_combine(dtype):
     plain, fast = build_pair(
-        three_same_teachers(), teacher_autocast='bf16', batch_teachers=True)
-    assert_same_losses(plain, fast, *batch(), rtol=0.03, atol=1e-3)
+        three_same_teachers(), teacher_autocast=dtype, batch_teachers=True)
+    inputs, samples = batch()
+    assert fast.teacher_groups == [['t0', 't1', 't2']]
+    expected, got = assert_same_losses(
+        plain, fast, inputs, samples, rtol=0.03, atol=1e-3)
+    # Autocast does not reach into vmap: the group must lower the precision
+    # itself, and the maps come back in the student's.
+    assert not torch.equal(got['distill.loss_feed_t0'],
+                           expected['distill.loss_feed_t0'])
+    assert all(t.dtype == torch.float32
+               for r in teacher_records(fast, inputs).values()
+               for t in (r if isinstance(r, tuple) else (r, )))
+    # The stacked weights themselves stay in full precision.
+    assert fast.teachers['t2'].backbone.conv1.weight.dtype == torch.float32
 
 
 def test_channels_last_gives_the_same_losses_and_gradients():
@@ -179,12 +192,16 @@ def test_channels_last_gives_the_same_losses_and_gradients():
         memory_format=torch.channels_last)
     assert fast.teachers['t1'].backbone.conv1.weight.is_contiguous(
         memory_format=torch.channels_last)
-    expected, got = assert_same_losses(plain, fast, *batch())
+    # Another memory layout sums in another order (and oneDNN's blocking
+    # follows the free threads): equal up to float32 rounding.
+    expected, got = assert_same_losses(
+        plain, fast, *batch(), rtol=1e-5, atol=1e-6)
     sum(expected.values()).backward()
     sum(got.values()).backward()
-    torch.testing.assert_close(
-        fast.distiller.translators['t0'].layers[0].weight.grad,
-        plain.distiller.translators['t0'].layers[0].weight.grad)
+    got_grad = fast.distiller.translators['t0'].layers[0].weight.grad
+    expected_grad = plain.distiller.translators['t0'].layers[0].weight.grad
+    # Single elements near zero may differ in their leading digits.
+    assert (got_grad - expected_grad).norm() <= 1e-4 * expected_grad.norm()
 
 
 @pytest.mark.parametrize('options,key', [

@@ -18,6 +18,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from feed_mm.models.distillers import FEEDDistiller
 from feed_mm.models.distillers.feed_distiller import in_razor_scope
 from feed_mm.utils import FEEDConfigError
+from .nonfinite_loss import NonFiniteLossGuard
 from .teacher_forward import (ModuleTap, StopForward, TeacherGroup,
                               cast_floats, parse_autocast, teacher_autocast)
 
@@ -268,11 +269,24 @@ class FEEDDistill(BaseAlgorithm):
             config, same recorded modules) as a single forward vmapped over
             their stacked weights instead of one forward each. It needs
             ``teacher_norm_eval=True`` and module recorders on the teachers;
-            it holds the activations of a group's teachers at once.
-            Defaults to False.
+            it holds the activations of a group's teachers at once. Under
+            ``teacher_autocast`` a group runs wholly in that dtype (autocast
+            does not reach inside ``vmap``). ``vmap`` turns convolutions into
+            grouped ones, which were slower than sequential forwards on CPU
+            and on an H200 (docs/benchmark.md). Defaults to False.
         channels_last (bool): Put student, translators, teachers and the
             training batches in ``channels_last`` memory format.
             Defaults to False.
+        nonfinite_loss (str): When a training loss term is NaN or infinite:
+            ``'error'`` stops training with a
+            :class:`~feed_mm.utils.NonFiniteLossError` naming the term and
+            the iteration, before the optimizer step (the checkpoints saved
+            so far stay those of good iterations); ``'skip'`` logs a warning
+            and skips that optimizer step, leaving parameters, optimizer
+            state and norm statistics unchanged. The flags are read just
+            before the optimizer step, so the check never stalls a GPU
+            before the backward pass. Under DDP all processes agree.
+            Defaults to ``'error'``.
         data_preprocessor (dict, optional): Defaults to the student's.
         init_cfg (dict, optional): MMEngine init config.
     """
@@ -290,6 +304,7 @@ class FEEDDistill(BaseAlgorithm):
                  teacher_autocast: Optional[str] = None,
                  batch_teachers: bool = False,
                  channels_last: bool = False,
+                 nonfinite_loss: str = 'error',
                  data_preprocessor: Optional[Union[Dict, nn.Module]] = None,
                  init_cfg: Optional[Dict] = None) -> None:
         teacher_specs = normalize_teachers(teachers)
@@ -336,6 +351,7 @@ class FEEDDistill(BaseAlgorithm):
         self.save_teachers = save_teachers
         # May be set by MMRazor's StopDistillHook.
         self.distillation_stopped = False
+        self._loss_guard = NonFiniteLossGuard(self, nonfinite_loss)
 
         self._teacher_dtype = parse_autocast(teacher_autocast)
         for option, value in (('batch_teachers', batch_teachers),
@@ -420,7 +436,8 @@ class FEEDDistill(BaseAlgorithm):
     def _dry_run(self, input_shape: Sequence[int]
                  ) -> Tuple[torch.Size, Dict[str, torch.Size]]:
         """Run student and teachers once on a dummy batch to read the
-        shapes of their FEED feature maps."""
+        shapes of their FEED feature maps, and check the extra distill
+        losses on its records."""
         if (not isinstance(input_shape, (list, tuple)) or
                 not all(isinstance(v, int) and v > 0 for v in input_shape)):
             raise FEEDConfigError(
@@ -441,6 +458,7 @@ class FEEDDistill(BaseAlgorithm):
                     self._forward_teacher(name, dummy, None, probe=True)
                     teacher_shapes[name] = self.distiller.feed_feature(
                         name).shape
+                self.distiller.check_distill_losses()
         finally:
             self.distiller.clear_records()
             self.train(was_training)
@@ -498,9 +516,8 @@ class FEEDDistill(BaseAlgorithm):
             if group is None:
                 self._forward_teacher(names[0], inputs, data_samples)
                 continue
-            with torch.no_grad(), teacher_autocast(self._teacher_dtype,
-                                                   inputs.device):
-                outputs = group(inputs)
+            with torch.no_grad():
+                outputs = group(inputs, self._teacher_dtype)
             for name, records in zip(names, outputs):
                 for recorder in self.distiller.teacher_recorders[
                         name].recorders.values():
@@ -575,6 +592,18 @@ class FEEDDistill(BaseAlgorithm):
                     if isinstance(module, _BatchNorm):
                         module.train()
         return self
+
+    def parse_losses(self, losses: Dict[str, torch.Tensor]
+                     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """MMEngine's loss parsing, then the ``nonfinite_loss`` check.
+
+        Both train steps call it between forward and backward: the model's
+        own and, under DDP, MMEngine's wrapper (which bypasses the model's
+        ``train_step``).
+        """
+        loss, log_vars = super().parse_losses(losses)
+        self._loss_guard.check(self, log_vars)
+        return loss, log_vars
 
     # ------------------------------------------------------------------
     # Checkpoints hold the student and the translators only.

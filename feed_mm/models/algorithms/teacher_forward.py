@@ -140,8 +140,18 @@ class TeacherGroup:
                     self._buffers[name][index]
         self._stack_key = self._current_key()
 
-    def __call__(self, inputs: torch.Tensor) -> List[Dict[str, Any]]:
+    def __call__(self,
+                 inputs: torch.Tensor,
+                 dtype: Optional[torch.dtype] = None) -> List[Dict[str, Any]]:
         """Run every teacher of the group on ``inputs``.
+
+        Args:
+            inputs (Tensor): The preprocessed batch.
+            dtype (torch.dtype, optional): Run the forward in this precision
+                (``teacher_autocast``). Autocast does not reach the
+                operators inside ``vmap`` (they run in the inputs' dtype), so
+                the group casts its weights and inputs instead: the whole
+                forward, norm layers included, runs in ``dtype``.
 
         Returns:
             list[dict]: Per teacher, ``module path -> output``.
@@ -149,6 +159,10 @@ class TeacherGroup:
         if self._stack_key != self._current_key():
             self._restack()
         names = self.tap.module_names
+        params, buffers = self._params, self._buffers
+        if dtype is not None:
+            params, buffers, inputs = cast_floats((params, buffers, inputs),
+                                                  dtype)
 
         def forward_one(params, buffers, batch):
             with self.tap:
@@ -160,8 +174,8 @@ class TeacherGroup:
                     f'the batched teacher forward did not run {missing}')
             return tuple(self.tap.outputs[n] for n in names)
 
-        stacked = vmap(forward_one, in_dims=(0, 0, None))(
-            self._params, self._buffers, inputs)
+        stacked = vmap(forward_one, in_dims=(0, 0, None))(params, buffers,
+                                                           inputs)
         return [{
             name: tree_map(lambda t, i=index: t[i], output)
             for name, output in zip(names, stacked)

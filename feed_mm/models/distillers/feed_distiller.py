@@ -1,7 +1,10 @@
 import copy
 import difflib
+import math
+from functools import partial
 from inspect import Parameter, signature
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
+                    Union)
 
 import torch
 import torch.nn as nn
@@ -56,6 +59,11 @@ def parse_feature_spec(spec: FeatureSpec, key: str) -> Dict[str, Any]:
         raise FEEDConfigError(
             f'{key}.type',
             f'must be one of {MODULE_RECORDER_TYPES}, got {recorder_type!r}')
+    data_idx = spec.get('data_idx')
+    if data_idx is not None and (isinstance(data_idx, bool)
+                                 or not isinstance(data_idx, int)):
+        raise FEEDConfigError(f'{key}.data_idx',
+                              f'must be an int or None, got {data_idx!r}')
     return dict(
         source=spec['source'],
         data_idx=spec.get('data_idx'),
@@ -88,6 +96,43 @@ def _merge(base: Optional[Dict], override: Optional[Dict]) -> Dict:
     merged = copy.deepcopy(dict(base or {}))
     merged.update(copy.deepcopy(dict(override or {})))
     return merged
+
+
+def _as_dict(value: Any, key: str) -> Dict:
+    """``value`` (a dict, or None for an empty one) as a dict; raises a
+    FEEDConfigError naming ``key`` for anything else."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise FEEDConfigError(key, f'must be a dict, got {value!r}')
+    return dict(value)
+
+
+def _own_argument(err: FEEDConfigError, cfg: Mapping) -> Optional[str]:
+    """The argument that a feed_mm part built from ``cfg`` names in its
+    error (``FEEDLoss.reduction`` -> ``'reduction'``), or None."""
+    part = cfg['type'] if isinstance(cfg['type'], str) else getattr(
+        cfg['type'], '__name__', '')
+    owner, _, arg = err.key.partition('.')
+    if owner != part.rpartition('.')[2] or not arg or err.message is None:
+        return None
+    return arg
+
+
+def _record_owner(record: Mapping) -> str:
+    if record['from_student']:
+        return 'student'
+    teacher = record.get('from_teacher')
+    return 'teacher' if teacher is None else f'teacher {teacher!r}'
+
+
+def _option_key(arg: str, override: Mapping, teacher_key: str,
+                section: str) -> str:
+    """The config key that set ``arg`` of a teacher's ``translator`` or
+    ``feed_loss``: the teacher's own option, else the distiller's default."""
+    if arg in override:
+        return f'{teacher_key}.{section}.{arg}'
+    return f'model.distiller.{section}.{arg}'
 
 
 @MODELS.register_module()
@@ -175,8 +220,8 @@ class FEEDDistiller(BaseDistiller):
                                                   f'{key}.student_feature')
         self.teacher_feature = parse_feature_spec(teacher_feature,
                                                   f'{key}.teacher_feature')
-        self.translator_cfg = dict(translator)
-        self.feed_loss_cfg = dict(feed_loss)
+        self.translator_cfg = _as_dict(translator, f'{key}.translator')
+        self.feed_loss_cfg = _as_dict(feed_loss, f'{key}.feed_loss')
         self.teacher_reduction = teacher_reduction
 
         self._student_recorder_cfgs = self._check_recorder_cfgs(
@@ -184,15 +229,18 @@ class FEEDDistiller(BaseDistiller):
         self._teacher_recorder_cfgs = {
             name: self._check_recorder_cfgs(
                 cfgs, f'{key}.teacher_recorders.{name}')
-            for name, cfgs in (teacher_recorders or {}).items()
+            for name, cfgs in _as_dict(teacher_recorders,
+                                       f'{key}.teacher_recorders').items()
         }
         self.connectors = nn.ModuleDict({
             name: self._build(cfg, f'{key}.connectors.{name}')
-            for name, cfg in (connectors or {}).items()
+            for name, cfg in _as_dict(connectors,
+                                      f'{key}.connectors').items()
         })
         self.distill_losses = nn.ModuleDict({
             name: self._build(cfg, f'{key}.distill_losses.{name}')
-            for name, cfg in (distill_losses or {}).items()
+            for name, cfg in _as_dict(distill_losses,
+                                      f'{key}.distill_losses').items()
         })
         for name in self.distill_losses:
             if name.startswith(FEED_LOSS_PREFIX):
@@ -200,7 +248,8 @@ class FEEDDistiller(BaseDistiller):
                     f'{key}.distill_losses.{name}',
                     f'names starting with {FEED_LOSS_PREFIX!r} are reserved '
                     'for the FEED terms')
-        self.loss_forward_mappings = dict(loss_forward_mappings or {})
+        self.loss_forward_mappings = _as_dict(
+            loss_forward_mappings, f'{key}.loss_forward_mappings')
 
         # Filled by build_feed(), once the teachers are known.
         self.student_recorders = RecorderManager(None)
@@ -209,9 +258,15 @@ class FEEDDistiller(BaseDistiller):
         self.feed_losses = nn.ModuleDict()
         self._feed_scales: Dict[str, float] = {}
         self._feature_specs: Dict[Optional[str], Dict[str, Any]] = {}
+        # The config key of each feature location, for error messages.
+        self._feature_keys: Dict[Optional[str], str] = {}
 
     @staticmethod
-    def _build(cfg: Any, key: str) -> nn.Module:
+    def _build(cfg: Any,
+               key: str,
+               arg_key: Optional[Callable[[str], str]] = None) -> nn.Module:
+        """Build a part from its config; ``arg_key`` maps an argument of
+        the part to the config key that set it (default ``key.arg``)."""
         if isinstance(cfg, nn.Module):
             return cfg
         if not isinstance(cfg, Mapping) or 'type' not in cfg:
@@ -219,15 +274,21 @@ class FEEDDistiller(BaseDistiller):
                                   f'got {cfg!r}')
         try:
             return MODELS.build(in_razor_scope(cfg))
-        except (KeyError, TypeError, ValueError) as err:
-            if isinstance(err, FEEDConfigError):
+        except FEEDConfigError as err:
+            arg = _own_argument(err, cfg)
+            if arg is None:
                 raise
+            raise FEEDConfigError(
+                arg_key(arg) if arg_key else f'{key}.{arg}',
+                err.message) from err
+        except (AssertionError, KeyError, TypeError, ValueError) as err:
+            # MMRazor's losses assert their arguments.
             raise FEEDConfigError(key, f'cannot build {cfg!r}: {err}') from err
 
     @staticmethod
     def _check_recorder_cfgs(cfgs: Optional[Dict[str, Dict]],
                              key: str) -> Dict[str, Dict]:
-        cfgs = dict(cfgs or {})
+        cfgs = _as_dict(cfgs, key)
         for name, cfg in cfgs.items():
             if name == FEED_RECORDER:
                 raise FEEDConfigError(
@@ -264,6 +325,7 @@ class FEEDDistiller(BaseDistiller):
                 f'{", ".join(teachers)}).' + _suggest(name, list(teachers)))
 
         self._feature_specs[None] = self.student_feature
+        self._feature_keys[None] = 'model.distiller.student_feature'
         self.student_recorders = self._attach_recorders(
             student, 'the student', self.student_feature,
             self._student_recorder_cfgs, 'model.distiller.student_feature',
@@ -276,6 +338,7 @@ class FEEDDistiller(BaseDistiller):
             spec = (parse_feature_spec(override, feature_key)
                     if override is not None else self.teacher_feature)
             self._feature_specs[name] = spec
+            self._feature_keys[name] = feature_key
             self.teacher_recorders[name] = self._attach_recorders(
                 teacher, f'teacher {name!r}', spec,
                 self._teacher_recorder_cfgs.get(name, {}), feature_key,
@@ -328,10 +391,11 @@ class FEEDDistiller(BaseDistiller):
                    if teacher is None else self.teacher_recorders[teacher])
         recorder = manager.get_recorder(FEED_RECORDER)
         owner = 'the student' if teacher is None else f'teacher {teacher!r}'
+        key = self._feature_keys[teacher]
         if not recorder.data_buffer:
             raise FEEDConfigError(
-                'model.distiller', f'the feature {recorder.source!r} of '
-                f'{owner} was not computed by its forward')
+                key, f'the feature {recorder.source!r} of {owner} was not '
+                'computed by its forward')
         record = recorder.data_buffer[0]
         data_idx = self._feature_specs[teacher]['data_idx']
         if isinstance(record, (tuple, list)):
@@ -339,19 +403,18 @@ class FEEDDistiller(BaseDistiller):
                 data_idx = -1
             if not -len(record) <= data_idx < len(record):
                 raise FEEDConfigError(
-                    'model.distiller', f'data_idx={data_idx} is out of range '
+                    f'{key}.data_idx', f'data_idx={data_idx} is out of range '
                     f'for the {len(record)} outputs of {recorder.source!r} '
                     f'of {owner}')
             record = record[data_idx]
         elif data_idx is not None:
             raise FEEDConfigError(
-                'model.distiller', f'data_idx={data_idx} is set but '
+                f'{key}.data_idx', f'data_idx={data_idx} is set but '
                 f'{recorder.source!r} of {owner} returns one tensor')
         if not isinstance(record, torch.Tensor) or record.dim() < 2:
             raise FEEDConfigError(
-                'model.distiller', f'the feature {recorder.source!r} of '
-                f'{owner} is not a feature map tensor (got '
-                f'{type(record).__name__})')
+                key, f'the feature {recorder.source!r} of {owner} is not a '
+                f'feature map tensor (got {type(record).__name__})')
         return record
 
     def build_feed(self, student_shape: torch.Size,
@@ -380,10 +443,25 @@ class FEEDDistiller(BaseDistiller):
             key = f'model.teachers.{name}'
             if len(t_shape) != 4:
                 raise FEEDConfigError(
-                    f'{key}.feature', f'FEED needs a 4-D feature map of '
-                    f'teacher {name!r}; {self._feature_specs[name]["source"]!r}'
-                    f' has shape {tuple(t_shape)}')
-            cfg = _merge(self.translator_cfg, options.get('translator'))
+                    self._feature_keys[name], f'FEED needs a 4-D feature map '
+                    f'of teacher {name!r}; '
+                    f'{self._feature_specs[name]["source"]!r} has shape '
+                    f'{tuple(t_shape)}')
+            overrides = {
+                section: _as_dict(options.get(section), f'{key}.{section}')
+                for section in ('translator', 'feed_loss')
+            }
+            translator_key = partial(
+                _option_key,
+                override=overrides['translator'],
+                teacher_key=key,
+                section='translator')
+            loss_key = partial(
+                _option_key,
+                override=overrides['feed_loss'],
+                teacher_key=key,
+                section='feed_loss')
+            cfg = _merge(self.translator_cfg, overrides['translator'])
             for arg, inferred in (('in_channels', int(student_shape[1])),
                                   ('out_channels', int(t_shape[1]))):
                 given = cfg.get(arg)
@@ -391,20 +469,53 @@ class FEEDDistiller(BaseDistiller):
                     what = ('the student feature' if arg == 'in_channels'
                             else f'the feature of teacher {name!r}')
                     raise FEEDConfigError(
-                        f'{key}.translator.{arg}',
+                        translator_key(arg),
                         f'is {given} but {what} has {inferred} channels')
                 cfg[arg] = inferred
-            self.translators[name] = self._build(cfg, f'{key}.translator')
+            self.translators[name] = self._build(
+                cfg, f'{key}.translator' if overrides['translator'] else
+                'model.distiller.translator', translator_key)
+            loss_cfg = _merge(self.feed_loss_cfg, overrides['feed_loss'])
             self.feed_losses[name] = self._build(
-                _merge(self.feed_loss_cfg, options.get('feed_loss')),
-                f'{key}.feed_loss')
+                loss_cfg, f'{key}.feed_loss' if overrides['feed_loss'] else
+                'model.distiller.feed_loss', loss_key)
+            self._check_feed_pair(name, student_shape, t_shape, loss_cfg,
+                                  loss_key)
             weight = options.get('loss_weight', 1.0)
-            if not isinstance(weight, (int, float)) or weight < 0:
+            if (isinstance(weight, bool) or not isinstance(weight, (int, float))
+                    or not 0 <= weight < math.inf):
                 raise FEEDConfigError(
                     f'{key}.loss_weight',
-                    f'must be a non-negative number, got {weight!r}')
+                    f'must be a finite non-negative number, got {weight!r}')
             self._feed_scales[name] = float(weight) / (
                 num_teachers if self.teacher_reduction == 'mean' else 1)
+
+    def _check_feed_pair(self, name: str, student_shape: torch.Size,
+                         teacher_shape: torch.Size, loss_cfg: Mapping,
+                         loss_key: Callable[[str], str]) -> None:
+        """Translate a dummy student map and align it with the teacher's,
+        so that maps the FEED loss cannot compare (e.g. spatial sizes that
+        differ under ``spatial_mismatch='error'``) fail at build time rather
+        than at the first iteration."""
+        loss = self.feed_losses[name]
+        if not hasattr(loss, 'align'):
+            return
+        translator = self.translators[name]
+        was_training = translator.training
+        # Eval mode: the dummy batch must not move norm statistics.
+        translator.eval()
+        try:
+            with torch.no_grad():
+                translated = translator(torch.zeros(student_shape))
+        finally:
+            translator.train(was_training)
+        try:
+            loss.align(translated, torch.zeros(teacher_shape), name)
+        except FEEDConfigError as err:
+            arg = _own_argument(err, loss_cfg)
+            raise FEEDConfigError(
+                loss_key(arg) if arg else f'model.teachers.{name}.translator',
+                err.message) from err
 
     # ------------------------------------------------------------------
     # Losses.
@@ -457,11 +568,81 @@ class FEEDDistiller(BaseDistiller):
             losses[loss_name] = self.distill_losses[loss_name](**kwargs)
         return losses
 
+    def check_distill_losses(self) -> None:
+        """Compute every extra loss once on the records of the dry run.
+
+        A record that a mapping cannot read (``record_idx`` or ``data_idx``
+        out of range) or a loss that fails on its records (e.g. teacher
+        logits of another number of classes than the student's) raises a
+        FEEDConfigError at build time instead of failing the first
+        iteration. A loss whose records the dry run did not fill (method or
+        function recorders that only a ``loss`` forward triggers) is left to
+        training.
+        """
+        key = 'model.distiller.loss_forward_mappings'
+        for loss_name, mappings in self.loss_forward_mappings.items():
+            kwargs, described = {}, []
+            for arg, record in mappings.items():
+                data = self._dry_run_record(record,
+                                            f'{key}.{loss_name}.{arg}')
+                if data is None:
+                    break
+                kwargs[arg] = data
+                shape = (tuple(data.shape) if isinstance(data, torch.Tensor)
+                         else type(data).__name__)
+                described.append(f'{arg} = {_record_owner(record)} record '
+                                 f'{record["recorder"]!r} of shape {shape}')
+            else:
+                try:
+                    with torch.no_grad():
+                        self.distill_losses[loss_name](**kwargs)
+                except (AssertionError, IndexError, KeyError, RuntimeError,
+                        TypeError, ValueError) as err:
+                    raise FEEDConfigError(
+                        f'model.distiller.distill_losses.{loss_name}',
+                        'fails on the records of the dry run ('
+                        f'{"; ".join(described)}): {err}') from err
+
+    def _dry_run_record(self, record: Mapping, key: str) -> Any:
+        """What ``record`` reads from the dry run's records, or None when
+        its recorder recorded nothing."""
+        owner = _record_owner(record)
+        manager = (
+            self.student_recorders if record['from_student'] else
+            self.teacher_recorders[self._resolve_teacher(
+                record.get('from_teacher'))])
+        name = record['recorder']
+        buffer = manager.get_recorder(name).data_buffer
+        if not buffer:
+            return None
+        record_idx = record.get('record_idx', 0)
+        if (isinstance(record_idx, bool) or not isinstance(record_idx, int)
+                or not -len(buffer) <= record_idx < len(buffer)):
+            raise FEEDConfigError(
+                f'{key}.record_idx', f'is {record_idx!r}, but the {owner} '
+                f'records {name!r} {len(buffer)} time(s) per forward')
+        data = buffer[record_idx]
+        data_idx = record.get('data_idx')
+        if data_idx is not None and not isinstance(data, (tuple, list)):
+            raise FEEDConfigError(
+                f'{key}.data_idx', f'is {data_idx!r}, but the {owner} record '
+                f'{name!r} is one {type(data).__name__}, not a tuple or list')
+        if data_idx is not None and (
+                isinstance(data_idx, bool) or not isinstance(data_idx, int)
+                or not -len(data) <= data_idx < len(data)):
+            raise FEEDConfigError(
+                f'{key}.data_idx', f'is {data_idx!r}, but the {owner} record '
+                f'{name!r} holds {len(data)} items')
+        try:
+            return self.get_record(**record)
+        except (AssertionError, IndexError, KeyError, RuntimeError,
+                TypeError, ValueError) as err:  # connector, connector_idx
+            raise FEEDConfigError(
+                key, f'cannot read the {owner} record {name!r}: {err}') \
+                from err
+
     def _check_loss_forward_mappings(self, teachers: List[str]) -> None:
         key = 'model.distiller.loss_forward_mappings'
-        if not isinstance(self.loss_forward_mappings, Mapping):
-            raise FEEDConfigError(key, 'must be a dict of loss name -> '
-                                  'dict of forward argument -> record')
         missing = set(self.distill_losses) - set(self.loss_forward_mappings)
         if missing:
             name = sorted(missing)[0]

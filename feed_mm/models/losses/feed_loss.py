@@ -1,3 +1,4 @@
+import math
 from typing import Optional
 
 import torch
@@ -78,6 +79,12 @@ class FEEDLoss(nn.Module):
                 raise FEEDConfigError(
                     f'FEEDLoss.{key}',
                     f'must be one of {allowed}, got {value!r}')
+        if (isinstance(loss_weight, bool)
+                or not isinstance(loss_weight, (int, float))
+                or not 0 <= loss_weight < math.inf):
+            raise FEEDConfigError(
+                'FEEDLoss.loss_weight',
+                f'must be a finite non-negative number, got {loss_weight!r}')
         self.loss_weight = float(loss_weight)
         self.reduction = reduction
         self.spatial_mismatch = spatial_mismatch
