@@ -1,7 +1,9 @@
 """Tiny FEED models shared by the model tests."""
+import pytest
 import torch
 from mmpretrain.structures import DataSample
 
+from feed_mm.utils import FEEDConfigError
 from tests.helpers import build_razor_model
 
 PREPROCESSOR = dict(
@@ -49,6 +51,33 @@ def build_feed(teachers=None, distiller=None, architecture=None, **kwargs):
         data_preprocessor=PREPROCESSOR)
     cfg.update(kwargs)
     return build_razor_model(cfg)
+
+
+def assert_config_error(key, **build_kwargs):
+    """``build_feed(**build_kwargs)`` raises a FEEDConfigError naming
+    ``key``; returns it."""
+    with pytest.raises(FEEDConfigError) as info:
+        build_feed(**build_kwargs)
+    assert info.value.key == key, str(info.value)
+    return info.value
+
+
+def kd_distiller(recorded=('t0', ), **preds_t):
+    """A distiller with a logits KD loss beside FEED: student and teachers
+    ``recorded`` record ``head.fc``; ``preds_t`` completes the teacher's
+    record (``from_teacher``, ``record_idx``...)."""
+    logits = dict(type='ModuleOutputs', source='head.fc')
+    record_t = dict(recorder='logits', from_student=False)
+    record_t.update(preds_t)
+    return dict(
+        student_recorders=dict(logits=logits),
+        teacher_recorders={name: dict(logits=logits)
+                           for name in recorded},
+        distill_losses=dict(loss_kd=dict(type='KLDivergence', tau=4)),
+        loss_forward_mappings=dict(
+            loss_kd=dict(
+                preds_S=dict(recorder='logits', from_student=True),
+                preds_T=record_t)))
 
 
 def batch(n=4, seed=0):

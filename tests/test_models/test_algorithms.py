@@ -13,7 +13,8 @@ import feed_mm  # noqa: F401
 from feed_mm.utils import FEEDConfigError
 from tests.helpers import build_razor_model
 from tests.test_models.feed_fixtures import (batch, build_feed, classifier,
-                                             count_calls, two_teachers)
+                                             count_calls, kd_distiller,
+                                             two_teachers)
 
 
 def build_classifier(cfg):
@@ -272,19 +273,7 @@ def test_whole_teacher_runs_outside_of_loss(algo):
 
 
 def test_teacher_head_runs_with_logit_recorder():
-    logits = dict(type='ModuleOutputs', source='head.fc')
-    algo = build_feed(
-        distiller=dict(
-            student_recorders=dict(logits=logits),
-            teacher_recorders=dict(t0=dict(logits=logits)),
-            distill_losses=dict(loss_kd=dict(type='KLDivergence', tau=4)),
-            loss_forward_mappings=dict(
-                loss_kd=dict(
-                    preds_S=dict(recorder='logits', from_student=True),
-                    preds_T=dict(
-                        recorder='logits',
-                        from_student=False,
-                        from_teacher='t0')))))
+    algo = build_feed(distiller=kd_distiller(from_teacher='t0'))
     t0_counts, _ = count_calls(algo.teachers['t0'], ['neck', 'head'])
     t1_counts, _ = count_calls(algo.teachers['t1'], ['neck', 'head'])
     losses = algo.loss(*batch())

@@ -9,8 +9,10 @@ import feed_mm  # noqa: F401
 from feed_mm.models.distillers import FEEDDistiller
 from feed_mm.utils import FEEDConfigError
 from tests.helpers import build_razor_model
-from tests.test_models.feed_fixtures import (PREPROCESSOR, batch, build_feed,
-                                            classifier, two_teachers)
+from tests.test_models.feed_fixtures import (PREPROCESSOR,
+                                            assert_config_error, batch,
+                                            build_feed, classifier,
+                                            kd_distiller, two_teachers)
 
 MAPPINGS = 'model.distiller.loss_forward_mappings'
 
@@ -164,27 +166,11 @@ def test_per_teacher_translator_options():
      'model.distiller.translator.out_channels'),
 ])
 def test_contradicting_channels_raise(teachers, distiller, key):
-    with pytest.raises(FEEDConfigError) as info:
-        build_feed(teachers=teachers, distiller=distiller)
-    assert info.value.key == key
+    assert_config_error(key, teachers=teachers, distiller=distiller)
 
 
 # ----------------------------------------------------------------------
 # Mixing FEED with MMRazor losses.
-def kd_distiller(**preds_t):
-    logits = dict(type='ModuleOutputs', source='head.fc')
-    record_t = dict(recorder='logits', from_student=False)
-    record_t.update(preds_t)
-    return dict(
-        student_recorders=dict(logits=logits),
-        teacher_recorders=dict(t0=dict(logits=logits)),
-        distill_losses=dict(loss_kd=dict(type='KLDivergence', tau=4)),
-        loss_forward_mappings=dict(
-            loss_kd=dict(
-                preds_S=dict(recorder='logits', from_student=True),
-                preds_T=record_t)))
-
-
 def test_mix_with_mmrazor_kl_divergence():
     algo = build_feed(distiller=kd_distiller(from_teacher='t0'))
     inputs, samples = batch()
@@ -382,9 +368,7 @@ def test_per_teacher_feature_is_used():
      'model.teachers.t0.feed_loss'),
 ])
 def test_parts_of_another_type_are_named(distiller, teachers, key):
-    with pytest.raises(FEEDConfigError) as info:
-        build_feed(teachers=teachers, distiller=distiller)
-    assert info.value.key == key
+    assert_config_error(key, teachers=teachers, distiller=distiller)
 
 
 @pytest.mark.parametrize('distiller,teachers,key', [
@@ -401,9 +385,7 @@ def test_parts_of_another_type_are_named(distiller, teachers, key):
     (dict(teacher_feature='neck'), None, 'model.distiller.teacher_feature'),
 ])
 def test_feature_errors_name_the_feature_key(distiller, teachers, key):
-    with pytest.raises(FEEDConfigError) as info:
-        build_feed(teachers=teachers, distiller=distiller)
-    assert info.value.key == key
+    assert_config_error(key, teachers=teachers, distiller=distiller)
 
 
 @pytest.mark.parametrize('distiller,teachers,key', [
@@ -424,9 +406,7 @@ def test_feature_errors_name_the_feature_key(distiller, teachers, key):
 ])
 def test_bad_arguments_of_feed_parts_name_the_config_key(
         distiller, teachers, key):
-    with pytest.raises(FEEDConfigError) as info:
-        build_feed(teachers=teachers, distiller=distiller)
-    assert info.value.key == key
+    assert_config_error(key, teachers=teachers, distiller=distiller)
 
 
 @pytest.mark.parametrize('where,key', [
@@ -442,10 +422,8 @@ def test_spatial_mismatch_error_is_raised_at_build_time(where, key):
     else:
         distiller = dict(
             feed_loss=dict(type='FEEDLoss', spatial_mismatch='error'))
-    with pytest.raises(FEEDConfigError) as info:
-        build_feed(teachers=teachers, distiller=distiller)
-    assert info.value.key == key
-    assert '(8, 8)' in str(info.value) and '(4, 4)' in str(info.value)
+    err = assert_config_error(key, teachers=teachers, distiller=distiller)
+    assert '(8, 8)' in str(err) and '(4, 4)' in str(err)
 
 
 @pytest.mark.parametrize('preds_t,key', [

@@ -8,7 +8,7 @@ import torch
 
 from feed_mm.utils import FEEDConfigError
 from tests.test_models.feed_fixtures import (batch, build_feed, classifier,
-                                             count_calls)
+                                             count_calls, kd_distiller)
 
 LOGITS = dict(type='ModuleOutputs', source='head.fc')
 
@@ -82,19 +82,7 @@ def test_teachers_with_other_records_are_not_grouped():
 
 def test_batched_teachers_equal_sequential_ones():
     teachers = three_same_teachers()
-    distiller = dict(
-        teacher_recorders={
-            name: dict(logits=LOGITS)
-            for name in teachers
-        },
-        student_recorders=dict(logits=LOGITS),
-        distill_losses=dict(loss_kd=dict(type='KLDivergence', tau=4)),
-        loss_forward_mappings=dict(
-            loss_kd=dict(
-                preds_S=dict(recorder='logits', from_student=True),
-                preds_T=dict(
-                    recorder='logits', from_student=False,
-                    from_teacher='t2'))))
+    distiller = kd_distiller(recorded=list(teachers), from_teacher='t2')
     plain, batched = build_pair(teachers, distiller, batch_teachers=True)
     assert batched.teacher_groups == [['t0', 't1', 't2']]
     inputs, samples = batch(6)

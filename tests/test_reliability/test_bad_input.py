@@ -16,7 +16,7 @@ from feed_mm.utils import DatasetCheckError, FEEDConfigError
 from feed_mm.utils.checkpoint import UnsafeCheckpointError
 from tests.helpers import TINY, run_tool
 from tests.test_models.feed_fixtures import (PREPROCESSOR, build_feed,
-                                            classifier)
+                                            classifier, kd_distiller)
 from tests.test_utils.test_checkpoint import _code_running_payload
 
 FEED_2T = 'configs/feed/pfeed_resnet20_2xresnet20_digits.py'
@@ -52,21 +52,10 @@ def _assert_one_line_error(result, *fragments):
 # Teacher checkpoints. Missing/unexpected keys and other shapes in general:
 # tests/test_models/test_algorithms.py.
 def test_teacher_logits_of_another_size_are_rejected_at_build_time():
-    logits = dict(type='ModuleOutputs', source='head.fc')
-    distiller = dict(
-        student_recorders=dict(logits=logits),
-        teacher_recorders=dict(t0=dict(logits=logits)),
-        distill_losses=dict(loss_kd=dict(type='KLDivergence', tau=4)),
-        loss_forward_mappings=dict(
-            loss_kd=dict(
-                preds_S=dict(recorder='logits', from_student=True),
-                preds_T=dict(
-                    recorder='logits', from_student=False,
-                    from_teacher='t0'))))
     with pytest.raises(FEEDConfigError) as info:
         build_feed(
             teachers=dict(t0=dict(model=_classifier(100), ckpt=None)),
-            distiller=distiller)
+            distiller=kd_distiller(from_teacher='t0'))
     assert info.value.key == 'model.distiller.distill_losses.loss_kd'
     message = str(info.value)
     for fragment in ("preds_S = student record 'logits' of shape (2, 10)",
