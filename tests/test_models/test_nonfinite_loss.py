@@ -178,3 +178,20 @@ def test_a_pending_check_keeps_no_model_alive():
     param.grad = torch.ones(1)
     torch.optim.SGD([param], lr=1.0).step()
     assert param.item() == 0.0
+
+
+def test_a_copy_taken_while_a_check_is_pending_starts_clean(trained):
+    algo, optim_wrapper = trained('error')
+    poison(algo)
+    losses = algo(**algo.data_preprocessor(data(1), True), mode='loss')
+    loss, _ = algo.parse_losses(losses)
+    loss.backward()
+    copied = copy.deepcopy(algo)
+    assert copied._loss_guard._unchecked == []
+    # The copy trains on its own (with healthy teachers)...
+    copied.teachers['t1'].load_state_dict(
+        build_feed().teachers['t1'].state_dict())
+    copied.train_step(data(2), sgd(copied))
+    # ...and the original still stops before its step.
+    with pytest.raises(NonFiniteLossError, match='loss_feed_t1'):
+        optim_wrapper.step()

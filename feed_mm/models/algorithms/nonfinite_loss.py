@@ -81,6 +81,14 @@ class NonFiniteLossGuard:
         self._buffers: List[Tuple[torch.Tensor, torch.Tensor]] = []
         model.register_forward_pre_hook(self._before_forward, with_kwargs=True)
 
+    def __getstate__(self) -> Dict[str, Any]:
+        """A copy (``copy.deepcopy`` of the model, pickling) starts with no
+        step pending: the pending steps and the global hook belong to the
+        model they were taken from."""
+        state = dict(self.__dict__)
+        state.update(_unchecked=[], _buffers=[], _handle=None)
+        return state
+
     def check(self, model: nn.Module, log_vars: Dict[str, torch.Tensor]
               ) -> None:
         """Take the loss terms of a training step, to be checked before its
