@@ -26,7 +26,8 @@ import statistics
 import time
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
+                    Tuple)
 
 import torch
 import torch.nn as nn
@@ -129,7 +130,8 @@ def parse_variant(variant: str) -> Dict[str, Any]:
 def check_arguments(teacher_counts: Sequence[int],
                     variants: Optional[Sequence[str]], warmup: int,
                     repeats: int, batch_size: Optional[int] = None,
-                    threads: Optional[int] = None) -> None:
+                    threads: Optional[int] = None,
+                    input_size: Optional[int] = None) -> None:
     """Check the benchmark's arguments.
 
     Raises:
@@ -141,7 +143,7 @@ def check_arguments(teacher_counts: Sequence[int],
     if warmup < 0:
         raise ValueError(f'--warmup must be >= 0, got {warmup}')
     for flag, value in (('--repeats', repeats), ('--batch-size', batch_size),
-                        ('--threads', threads)):
+                        ('--threads', threads), ('--input-size', input_size)):
         if value is not None and value < 1:
             raise ValueError(f'{flag} must be >= 1, got {value}')
     for variant in variants or ():
@@ -155,13 +157,17 @@ class Setting:
 
     Args:
         preset (str): Preset name.
-        model (dict): Model config of the student and of every teacher.
+        model (dict): Model config of the student (and of every teacher
+            unless ``teacher_model`` is given).
         preprocessor (dict): ``data_preprocessor`` of every model.
         distiller (dict): FEED's distiller config (the recipe's).
         input_shape (tuple): ``(C, H, W)`` of one image.
         batch_size (int): Images per step.
         device (str): ``'cpu'`` or ``'cuda'``.
         threads (int, optional): ``torch.set_num_threads`` of every process.
+        teacher_model (dict, optional): Model config of every teacher.
+        model_files (dict, optional): ``student`` and ``teacher``: the files
+            the models were read from, for the report.
     """
     preset: str
     model: Dict
@@ -171,6 +177,8 @@ class Setting:
     batch_size: int
     device: str
     threads: Optional[int] = None
+    teacher_model: Optional[Dict] = None
+    model_files: Optional[Dict[str, str]] = None
 
     @classmethod
     def from_preset(cls,
@@ -178,23 +186,44 @@ class Setting:
                     root: str,
                     device: str = 'cpu',
                     batch_size: Optional[int] = None,
-                    threads: Optional[int] = None) -> 'Setting':
-        """Read a preset's configs under the repository ``root``."""
+                    threads: Optional[int] = None,
+                    student: Optional[str] = None,
+                    teacher: Optional[str] = None,
+                    input_size: Optional[int] = None) -> 'Setting':
+        """Read a preset's configs under the repository ``root``.
+
+        Args:
+            student (str, optional): A config file whose ``model`` replaces
+                the preset's student.
+            teacher (str, optional): A config file whose ``model`` replaces
+                the preset's teachers (default: the student's model).
+            input_size (int, optional): Replaces the preset's image size.
+        """
         preset = PRESETS[name]
         if batch_size is None:
             batch_size = (preset.gpu_batch_size
                           if device == 'cuda' else preset.cpu_batch_size)
+        student = student or osp.join(root, preset.model)
+        teacher = teacher or student
+        size = input_size or preset.input_size
         return cls(
             preset=name,
-            model=Config.fromfile(osp.join(root, preset.model)).model.to_dict(),
+            model=read_model(student, '--student'),
+            teacher_model=read_model(teacher, '--teacher'),
+            model_files=dict(student=student, teacher=teacher),
             preprocessor=Config.fromfile(osp.join(
                 root, preset.data)).data_preprocessor.to_dict(),
             distiller=Config.fromfile(osp.join(
                 root, RECIPE)).feed_distiller.to_dict(),
-            input_shape=(3, preset.input_size, preset.input_size),
+            input_shape=(3, size, size),
             batch_size=batch_size,
             device=device,
             threads=threads)
+
+    @property
+    def teacher(self) -> Dict:
+        """Model config of every teacher."""
+        return self.teacher_model or self.model
 
     @property
     def num_classes(self) -> int:
@@ -207,6 +236,25 @@ class Setting:
                                   'teacher_feature')['source']
 
 
+def read_model(path: str, flag: str) -> Dict:
+    """The ``model`` of a config file, a classifier with a head.
+
+    Raises:
+        ValueError: Naming ``flag`` and the file, when the file is missing
+            or holds no such model.
+    """
+    if not osp.isfile(path):
+        raise ValueError(f'{flag}: no config file {path!r}')
+    model = Config.fromfile(path).get('model')
+    if not isinstance(model, Mapping) or not isinstance(
+            model.get('head'), Mapping) or 'num_classes' not in model['head']:
+        raise ValueError(
+            f'{flag}: {path!r} has no classifier `model` with a '
+            '`head.num_classes` (a FEED config? give the model file of its '
+            'student or teacher)')
+    return Config(model).to_dict()
+
+
 # ----------------------------------------------------------------------
 # Models, batch and optimizer
 def _razor_build(cfg: Dict) -> nn.Module:
@@ -214,25 +262,26 @@ def _razor_build(cfg: Dict) -> nn.Module:
         return MODELS.build(cfg)
 
 
-def _classifier(setting: Setting) -> nn.Module:
+def _classifier(setting: Setting, model: Dict) -> nn.Module:
     return build_model(
-        dict(setting.model, data_preprocessor=setting.preprocessor), 'model')
+        dict(model, data_preprocessor=setting.preprocessor), 'model')
 
 
 def build_student(setting: Setting) -> nn.Module:
     """The plain mmpretrain classifier, in train mode."""
-    return _classifier(setting).to(setting.device).train()
+    return _classifier(setting, setting.model).to(setting.device).train()
 
 
 def build_teacher(setting: Setting) -> nn.Module:
     """A frozen teacher as FEED holds it: eval mode, no gradients."""
-    teacher = _classifier(setting).to(setting.device).eval()
+    teacher = _classifier(setting, setting.teacher).to(
+        setting.device).eval()
     teacher.requires_grad_(False)
     return teacher
 
 
 def build_feed(setting: Setting, n: int, variant: str = '') -> nn.Module:
-    """FEEDDistill with ``n`` teachers of the preset's model (random
+    """FEEDDistill with ``n`` teachers of the setting's teacher model (random
     weights) and the options of ``variant``."""
     options = parse_variant(variant) if variant else {}
     algo = _razor_build(
@@ -240,7 +289,7 @@ def build_feed(setting: Setting, n: int, variant: str = '') -> nn.Module:
             type='FEEDDistill',
             architecture=setting.model,
             teachers={
-                f't{i}': dict(model=setting.model, ckpt=None)
+                f't{i}': dict(model=setting.teacher, ckpt=None)
                 for i in range(n)
             },
             distiller=setting.distiller,
@@ -265,13 +314,14 @@ def build_mmrazor_ft(setting: Setting, channels: Tuple[int, int]) -> nn.Module:
         return dict(recorder='feat', from_student=from_student,
                     data_idx=data_idx, **extra)
 
-    model = dict(setting.model, _scope_='mmpretrain')
-    model['type'] = model['type'].rpartition('.')[2]
+    student, teacher = (dict(
+        model, _scope_='mmpretrain', type=model['type'].rpartition('.')[2])
+                        for model in (setting.model, setting.teacher))
     algo = _razor_build(
         dict(
             type='SingleTeacherDistill',
-            architecture=model,
-            teacher=model,
+            architecture=student,
+            teacher=teacher,
             data_preprocessor=setting.preprocessor,
             distiller=dict(
                 type='ConfigurableDistiller',
@@ -742,6 +792,7 @@ def run_benchmark(setting: Setting,
         date=date,
         command=command,
         preset=setting.preset,
+        models=setting.model_files,
         device=device,
         batch_size=setting.batch_size,
         input_shape=list(setting.input_shape),
@@ -876,12 +927,15 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def format_report(results: Dict[str, Any]) -> str:
     """The results as Markdown tables."""
     meta = results['meta']
+    models = meta.get('models') or {}
     parts = [
         f"FEED benchmark: preset {meta['preset']}, {meta['device']} "
         f"({meta['machine']['device_name']}), batch {meta['batch_size']}, "
         f"input {tuple(meta['input_shape'])}, median of {meta['repeats']} "
         f"after {meta['warmup']} warm-up, {meta['machine']['torch_threads']} "
         f"threads, {meta['date']}",
+        f"student {models.get('student', 'a model dict')}, teachers "
+        f"{models.get('teacher', 'a model dict')}",
         '',
         _table(['teacher', 'full forward (ms)', 'backbone forward (ms)',
                 'early-stop saving (ms)', 'saving (%)'],

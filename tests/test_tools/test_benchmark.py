@@ -180,3 +180,36 @@ def test_bad_arguments_name_the_flag(kwargs, flag):
     args.update(kwargs)
     with pytest.raises(ValueError, match=flag):
         check_arguments(**args)
+
+
+def test_other_student_and_teachers(tmp_path):
+    path = tmp_path / 'bench.json'
+    teacher = 'configs/_base_/models/cifar_resnet56.py'
+    result = run_tool('tools/analysis/benchmark.py', '--preset', 'digits',
+                      '--teacher', teacher, '--input-size', '16',
+                      '--batch-size', '4', '--teachers', '1', '--warmup',
+                      '0', '--repeats', '1', '--threads', '1', '--no-memory',
+                      '--options', '--json', str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(path.read_text())
+    assert results['meta']['models']['teacher'] == teacher
+    assert results['meta']['models']['student'].endswith(
+        'configs/_base_/models/digits_resnet20.py')
+    assert results['meta']['input_shape'] == [3, 16, 16]
+    assert f'teachers {teacher}' in result.stdout
+    # ResNet-56 with a 100-class head, not the ResNet-20 student (~1 MiB).
+    assert results['teachers']['t0']['weights_mib'] > 2.5
+    run = results['runs'][0]
+    assert run['feed_step_ms'] > 0 and run['mmrazor_ft_step_ms'] > 0
+
+
+@pytest.mark.parametrize('flag, value, message', [
+    ('--student', 'configs/feed/ft_resnet20_resnet20_digits.py',
+     'has no classifier `model`'),
+    ('--teacher', 'no/such/model.py', 'no config file'),
+])
+def test_bad_model_files_name_the_flag(flag, value, message):
+    result = run_tool('tools/analysis/benchmark.py', flag, value)
+    assert result.returncode == 2
+    assert f'error: {flag}: ' in result.stderr and message in result.stderr
+    assert 'Traceback' not in result.stderr

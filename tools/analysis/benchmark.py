@@ -36,6 +36,17 @@ def parse_args() -> argparse.Namespace:
         help='digits: ResNet-20, 32x32, batch 128; cifar: ResNet-56, '
         '32x32, batch 128; imagenet: ResNet-34, 224x224, batch 256 on GPU '
         '(16 on CPU)')
+    parser.add_argument(
+        '--student', default=None, metavar='CONFIG',
+        help="a config file whose `model` replaces the preset's student "
+        '(e.g. configs/_base_/models/cifar_resnet56.py)')
+    parser.add_argument(
+        '--teacher', default=None, metavar='CONFIG',
+        help="a config file whose `model` replaces the preset's teachers "
+        '(default: the student\'s model)')
+    parser.add_argument('--input-size', type=int, default=None,
+                        help="image height and width (default: the "
+                        "preset's)")
     parser.add_argument('--batch-size', type=int, default=None,
                         help="default: the preset's for the device")
     parser.add_argument('--teachers', type=int, nargs='+', default=[1, 2, 3, 4],
@@ -64,7 +75,8 @@ def parse_args() -> argparse.Namespace:
         parser.error('--device cuda: no CUDA device is available')
     try:
         check_arguments(args.teachers, args.options, args.warmup,
-                        args.repeats, args.batch_size, args.threads)
+                        args.repeats, args.batch_size, args.threads,
+                        args.input_size)
     except ValueError as err:
         parser.error(str(err))
     return args
@@ -72,8 +84,14 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    setting = Setting.from_preset(args.preset, REPO, args.device,
-                                  args.batch_size, args.threads)
+    try:
+        setting = Setting.from_preset(args.preset, REPO, args.device,
+                                      args.batch_size, args.threads,
+                                      args.student, args.teacher,
+                                      args.input_size)
+    except ValueError as err:
+        print(f'error: {err}', file=sys.stderr)
+        sys.exit(2)
     results = run_benchmark(
         setting,
         teacher_counts=args.teachers,
