@@ -2,10 +2,12 @@ from .atomic_io import atomic_open, install_atomic_local_writes
 from .checkpoint import (CorruptCheckpointError, UnsafeCheckpointError,
                          install_safe_checkpoint_loader, safe_load,
                          trust_checkpoint)
-from .errors import DatasetCheckError, FEEDConfigError, NonFiniteLossError
+from .errors import (DatasetCheckError, FEEDConfigError, NonFiniteLossError,
+                     loss_weight_value)
 
 __all__ = [
     'FEEDConfigError', 'DatasetCheckError', 'NonFiniteLossError',
+    'loss_weight_value',
     'CorruptCheckpointError', 'UnsafeCheckpointError',
     'install_safe_checkpoint_loader', 'install_atomic_local_writes',
     'atomic_open', 'safe_load', 'trust_checkpoint'

@@ -1,4 +1,5 @@
-from typing import Optional, Sequence
+import math
+from typing import Any, Optional, Sequence
 
 
 class FEEDConfigError(ValueError):
@@ -14,6 +15,20 @@ class FEEDConfigError(ValueError):
         self.key = key
         self.message = message
         super().__init__(key if message is None else f'{key}: {message}')
+
+
+def loss_weight_value(value: Any, key: str) -> float:
+    """``value`` as a loss weight: a finite, non-negative number.
+
+    Raises:
+        FEEDConfigError: Naming ``key`` for anything else (booleans, NaN,
+            infinity, negative numbers, strings...).
+    """
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not 0 <= value < math.inf):
+        raise FEEDConfigError(
+            key, f'must be a finite non-negative number, got {value!r}')
+    return float(value)
 
 
 class DatasetCheckError(FEEDConfigError):

@@ -24,6 +24,23 @@ def data(seed=0):
     return dict(inputs=inputs, data_samples=samples)
 
 
+def pending_step(algo, seed=1, backward=True):
+    """Forward and loss parsing (the check's input) of a training step,
+    and its backward, without the optimizer step."""
+    losses = algo(**algo.data_preprocessor(data(seed), True), mode='loss')
+    loss, _ = algo.parse_losses(losses)
+    if backward:
+        loss.backward()
+
+
+def assert_unrelated_optimizers_step():
+    """An optimizer over other parameters steps as usual."""
+    param = torch.nn.Parameter(torch.ones(2))
+    param.grad = torch.ones(2)
+    torch.optim.SGD([param], lr=1.0).step()
+    assert torch.equal(param.detach(), torch.zeros(2))
+
+
 def poison(algo, teacher='t1'):
     with torch.no_grad():
         for param in algo.teachers[teacher].parameters():
@@ -139,9 +156,7 @@ def test_step_that_never_came_is_checked_at_the_next_forward(trained):
     poison(algo)
     # As AMP's GradScaler does with non-finite gradients: no optimizer
     # step, gradients cleared.
-    losses = algo(**algo.data_preprocessor(data(1), True), mode='loss')
-    loss, _ = algo.parse_losses(losses)
-    loss.backward()
+    pending_step(algo)
     optim_wrapper.zero_grad()
     with pytest.raises(NonFiniteLossError, match='loss_feed_t1'):
         algo.train_step(data(2), optim_wrapper)
@@ -150,12 +165,8 @@ def test_step_that_never_came_is_checked_at_the_next_forward(trained):
 def test_other_optimizers_are_left_alone(trained):
     algo, optim_wrapper = trained('error')
     poison(algo)
-    losses = algo(**algo.data_preprocessor(data(1), True), mode='loss')
-    algo.parse_losses(losses)
-    other = torch.nn.Parameter(torch.ones(2))
-    other.grad = torch.ones(2)
-    torch.optim.SGD([other], lr=1.0).step()
-    assert torch.equal(other.detach(), torch.zeros(2))
+    pending_step(algo, backward=False)
+    assert_unrelated_optimizers_step()
     with pytest.raises(NonFiniteLossError):
         optim_wrapper.step()
 
@@ -167,25 +178,19 @@ def test_unknown_mode_is_a_config_error():
 
 def test_a_pending_check_keeps_no_model_alive():
     algo = build_feed()
-    algo.parse_losses(algo(**algo.data_preprocessor(data(), True),
-                           mode='loss'))
+    pending_step(algo, backward=False)
     model = weakref.ref(algo)
     del algo
     gc.collect()
     assert model() is None
     # The global step hook left behind does nothing.
-    param = torch.nn.Parameter(torch.ones(1))
-    param.grad = torch.ones(1)
-    torch.optim.SGD([param], lr=1.0).step()
-    assert param.item() == 0.0
+    assert_unrelated_optimizers_step()
 
 
 def test_a_copy_taken_while_a_check_is_pending_starts_clean(trained):
     algo, optim_wrapper = trained('error')
     poison(algo)
-    losses = algo(**algo.data_preprocessor(data(1), True), mode='loss')
-    loss, _ = algo.parse_losses(losses)
-    loss.backward()
+    pending_step(algo)
     copied = copy.deepcopy(algo)
     assert copied._loss_guard._unchecked == []
     # The copy trains on its own (with healthy teachers)...

@@ -29,7 +29,7 @@ class _StepLosses:
     iteration: Optional[int]
     names: List[str]
     values: List[torch.Tensor]
-    # 1.0 where a term is not finite in some process (all-reduced).
+    # 1.0 where a term is not finite in this process.
     flags: torch.Tensor
 
 
@@ -104,7 +104,6 @@ class NonFiniteLossGuard:
             return
         values = [log_vars[name].detach() for name in names]
         flags = torch.stack([~torch.isfinite(v).all() for v in values]).float()
-        all_reduce(flags, op='max')
         self._unchecked.append(
             _StepLosses(_iteration(), names, values, flags))
         if self._params is None:
@@ -156,8 +155,16 @@ class NonFiniteLossGuard:
         if self._handle is not None:
             self._handle.remove()
             self._handle = None
-        bad = [(step, flag) for step in steps
-               for flag in [step.flags.tolist()] if any(flag)]
+        if not steps:
+            return
+        # One collective per update (not per accumulated step): every
+        # process resolves at the same point, so they all take part.
+        flags = torch.cat([step.flags for step in steps])
+        all_reduce(flags, op='max')
+        read = iter(flags.tolist())  # the one wait for the device
+        per_step = [[next(read) for _ in step.names] for step in steps]
+        bad = [(step, flag) for step, flag in zip(steps, per_step)
+               if any(flag)]
         if not bad:
             return
         step, flag = bad[0]

@@ -1,6 +1,5 @@
 import copy
 import difflib
-import math
 from functools import partial
 from inspect import Parameter, signature
 from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
@@ -14,7 +13,7 @@ from mmrazor.models.task_modules import (ModuleInputsRecorder,
                                          RecorderManager)
 from mmrazor.registry import MODELS
 
-from feed_mm.utils import FEEDConfigError
+from feed_mm.utils import FEEDConfigError, loss_weight_value
 
 FeatureSpec = Union[str, Dict[str, Any]]
 
@@ -126,10 +125,14 @@ def _record_owner(record: Mapping) -> str:
     return 'teacher' if teacher is None else f'teacher {teacher!r}'
 
 
-def _option_key(arg: str, override: Mapping, teacher_key: str,
+def _option_key(arg: Optional[str], override: Mapping, teacher_key: str,
                 section: str) -> str:
     """The config key that set ``arg`` of a teacher's ``translator`` or
-    ``feed_loss``: the teacher's own option, else the distiller's default."""
+    ``feed_loss``: the teacher's own option, else the distiller's default.
+    Without ``arg``, the key of the section that configures the part."""
+    if arg is None:
+        return (f'{teacher_key}.{section}'
+                if override else f'model.distiller.{section}')
     if arg in override:
         return f'{teacher_key}.{section}.{arg}'
     return f'model.distiller.{section}.{arg}'
@@ -451,16 +454,11 @@ class FEEDDistiller(BaseDistiller):
                 section: _as_dict(options.get(section), f'{key}.{section}')
                 for section in ('translator', 'feed_loss')
             }
-            translator_key = partial(
+            translator_key, loss_key = (partial(
                 _option_key,
-                override=overrides['translator'],
+                override=overrides[section],
                 teacher_key=key,
-                section='translator')
-            loss_key = partial(
-                _option_key,
-                override=overrides['feed_loss'],
-                teacher_key=key,
-                section='feed_loss')
+                section=section) for section in ('translator', 'feed_loss'))
             cfg = _merge(self.translator_cfg, overrides['translator'])
             for arg, inferred in (('in_channels', int(student_shape[1])),
                                   ('out_channels', int(t_shape[1]))):
@@ -472,22 +470,16 @@ class FEEDDistiller(BaseDistiller):
                         translator_key(arg),
                         f'is {given} but {what} has {inferred} channels')
                 cfg[arg] = inferred
-            self.translators[name] = self._build(
-                cfg, f'{key}.translator' if overrides['translator'] else
-                'model.distiller.translator', translator_key)
+            self.translators[name] = self._build(cfg, translator_key(None),
+                                                 translator_key)
             loss_cfg = _merge(self.feed_loss_cfg, overrides['feed_loss'])
-            self.feed_losses[name] = self._build(
-                loss_cfg, f'{key}.feed_loss' if overrides['feed_loss'] else
-                'model.distiller.feed_loss', loss_key)
+            self.feed_losses[name] = self._build(loss_cfg, loss_key(None),
+                                                 loss_key)
             self._check_feed_pair(name, student_shape, t_shape, loss_cfg,
                                   loss_key)
-            weight = options.get('loss_weight', 1.0)
-            if (isinstance(weight, bool) or not isinstance(weight, (int, float))
-                    or not 0 <= weight < math.inf):
-                raise FEEDConfigError(
-                    f'{key}.loss_weight',
-                    f'must be a finite non-negative number, got {weight!r}')
-            self._feed_scales[name] = float(weight) / (
+            weight = loss_weight_value(
+                options.get('loss_weight', 1.0), f'{key}.loss_weight')
+            self._feed_scales[name] = weight / (
                 num_teachers if self.teacher_reduction == 'mean' else 1)
 
     def _check_feed_pair(self, name: str, student_shape: torch.Size,

@@ -1,4 +1,3 @@
-import math
 from typing import Optional
 
 import torch
@@ -6,7 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 
-from feed_mm.utils import FEEDConfigError
+from feed_mm.utils import FEEDConfigError, loss_weight_value
 
 _REDUCTIONS = ('mean', 'sum')
 _SPATIAL_MISMATCH = ('resize', 'error')
@@ -79,13 +78,8 @@ class FEEDLoss(nn.Module):
                 raise FEEDConfigError(
                     f'FEEDLoss.{key}',
                     f'must be one of {allowed}, got {value!r}')
-        if (isinstance(loss_weight, bool)
-                or not isinstance(loss_weight, (int, float))
-                or not 0 <= loss_weight < math.inf):
-            raise FEEDConfigError(
-                'FEEDLoss.loss_weight',
-                f'must be a finite non-negative number, got {loss_weight!r}')
-        self.loss_weight = float(loss_weight)
+        self.loss_weight = loss_weight_value(loss_weight,
+                                             'FEEDLoss.loss_weight')
         self.reduction = reduction
         self.spatial_mismatch = spatial_mismatch
         self.resize_mode = resize_mode
