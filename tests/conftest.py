@@ -1,6 +1,19 @@
+import os.path as osp
+
 import pytest
 
-from tests.helpers import train_in_process
+from tests.helpers import REPO, train_in_process
+
+
+@pytest.fixture(scope='session')
+def fashion_mnist_root():
+    """The real Fashion-MNIST files, decompressed once into the
+    repository's data/fashion_mnist (the configs' data_root) from the Debian
+    package, which is installed when missing (.ci/run installs it first)."""
+    from feed_mm.datasets import prepare_fashion_mnist
+    root = osp.join(REPO, 'data', 'fashion_mnist')
+    prepare_fashion_mnist(root)
+    return root
 
 
 @pytest.fixture(scope='session')

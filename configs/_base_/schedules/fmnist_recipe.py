@@ -1,0 +1,55 @@
+# Every value of the Fashion-MNIST protocols in one place (teachers,
+# students, the reduced split, logit KD), so that a change is one edit.
+# FEED's own values (beta, translator, loss) are in
+# configs/feed/_base_/feed_recipe.py. Chosen on the validation split
+# (configs/feed/README.md, "Fashion-MNIST"), never on the test split.
+
+# Optimizer of the CIFAR recipe (Factor Transfer's official code).
+momentum = 0.9
+weight_decay = 5e-4
+
+# Teachers: the 55,000 training images, batch 128, lr 0.1, one epoch of
+# linear warm-up then cosine decay to 0 (they learn from the first epoch).
+teacher_epochs = 4
+teacher_batch_size = 128
+teacher_lr = 0.1
+
+# Students of the CPU protocol: a fixed, class-balanced subset of the
+# training split (drawn with seed 0, the same for every run), batch 64.
+student_num_per_class = 50
+student_epochs = 30
+student_batch_size = 64
+student_lr = 0.05
+student_warmup_epochs = 2
+
+# Logit KD (beside FEED, or alone from the teachers' averaged predictions).
+kd_tau = 4.0
+kd_loss_weight = 1.0
+
+
+def _warmup_cosine(warmup_epochs, max_epochs):
+    return [
+        dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0,
+             end=warmup_epochs, convert_to_iter_based=True),
+        dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs,
+             end=max_epochs, eta_min=0.0, convert_to_iter_based=True),
+    ]
+
+
+teacher_schedule = dict(
+    optim_wrapper=dict(
+        optimizer=dict(type='SGD', lr=teacher_lr, momentum=momentum,
+                       weight_decay=weight_decay, nesterov=True)),
+    param_scheduler=_warmup_cosine(1, teacher_epochs),
+    train_cfg=dict(by_epoch=True, max_epochs=teacher_epochs, val_interval=1),
+    auto_scale_lr=dict(base_batch_size=teacher_batch_size),
+)
+student_schedule = dict(
+    optim_wrapper=dict(
+        optimizer=dict(type='SGD', lr=student_lr, momentum=momentum,
+                       weight_decay=weight_decay, nesterov=True)),
+    param_scheduler=_warmup_cosine(student_warmup_epochs, student_epochs),
+    train_cfg=dict(by_epoch=True, max_epochs=student_epochs,
+                   val_interval=student_epochs),
+    auto_scale_lr=dict(base_batch_size=student_batch_size),
+)

@@ -1,0 +1,13 @@
+# The plain multi-teacher baseline of the Fashion-MNIST zoo: logit KD from
+# the 3 teachers' averaged soft predictions, without FEED. Built on the
+# pFEED-3 config so that the student, data, schedule and teachers are the
+# same; its FEED terms are weighted 0 (logged for comparison, they do not
+# train the student).
+_base_ = ['../feed/pfeed_resnet20_3xresnet20_fmnist.py']
+
+model = dict(
+    teachers=dict(
+        t0=dict(loss_weight=0.0),
+        t1=dict(loss_weight=0.0),
+        t2=dict(loss_weight=0.0)),
+    distiller=_base_.ensemble_kd)

@@ -1,0 +1,37 @@
+# The protocol of tools/demo.py: three ResNet-20 teachers on the full
+# SklearnDigits training split (1,437 images), students on 30 images per
+# class, so that the teachers know more than the students' data. Digits
+# have no validation split: "val" is the test split here.
+protocol = dict(
+    title='SklearnDigits demo (ResNet-20; teachers on 1,437 images, '
+    'students on 30 images per class)',
+    metric='accuracy/top1',
+    seeds=1,
+    seed_base=1000,
+    teachers=dict(
+        label='teacher ResNet-20 (full split)',
+        configs=[f'configs/teachers/digits_resnet20_s{s}.py'
+                 for s in range(3)],
+        cfg_options={'default_hooks.checkpoint.max_keep_ckpts': 1}),
+    student_cfg_options={
+        'train_dataloader.dataset.num_per_class': 30,
+        'train_cfg.max_epochs': 30,
+        'param_scheduler.1.end': 30,
+        'default_hooks.checkpoint.max_keep_ckpts': 1,
+        'default_hooks.logger.interval': 5,
+    },
+    settings=[
+        dict(name='student', label='student ResNet-20 alone',
+             config='configs/teachers/digits_resnet20_s0.py'),
+        dict(name='ft', label='FT: FEED, 1 teacher',
+             config='configs/feed/ft_resnet20_resnet20_digits.py',
+             teachers=['teacher:0']),
+        dict(name='pfeed2', label='pFEED, 2 teachers',
+             config='configs/feed/pfeed_resnet20_2xresnet20_digits.py',
+             teachers=['teacher:0', 'teacher:1']),
+        dict(name='pfeed3', label='pFEED, 3 teachers',
+             config='configs/feed/pfeed_resnet20_3xresnet20_digits.py',
+             teachers=['teacher:0', 'teacher:1', 'teacher:2']),
+    ],
+    baselines=['student', 'ft'],
+)

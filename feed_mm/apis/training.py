@@ -1,0 +1,153 @@
+"""One run through the MMEngine runner, as the multi-run tools (demo, zoo,
+sequential FEED) need it: resumed when interrupted, evaluated on the
+validation and test splits, its result written beside its checkpoints."""
+import json
+import os
+import os.path as osp
+import time
+from typing import Any, Dict, Optional
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from feed_mm.utils import FEEDConfigError
+from .console import RunConsole
+
+RESULT_FILE = 'run_result.json'
+
+
+def read_json(path: str) -> Optional[Any]:
+    """The content of a JSON file, or None when there is none."""
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def read_result(work_dir: str) -> Optional[Dict[str, Any]]:
+    """The result a finished run wrote in ``work_dir``, or None."""
+    return read_json(osp.join(work_dir, RESULT_FILE))
+
+
+def write_json(path: str, content: Any) -> None:
+    """Write JSON through a temporary file, so that a killed process
+    leaves the previous file or the new one, never half of one."""
+    tmp = f'{path}.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(content, f, indent=2)
+    os.replace(tmp, path)
+
+
+def last_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``work_dir/last_checkpoint`` names, or None."""
+    path = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return f.read().strip() or None
+
+
+def set_max_epochs(cfg: Config, epochs: int) -> None:
+    """Train ``cfg`` for ``epochs`` epochs, with its epoch-based
+    schedulers stretched to match: a scheduler that ended at the old last
+    epoch ends at the new one, milestones scale with the schedule, and the
+    validation interval of a run validated only at its end follows."""
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise FEEDConfigError('train_cfg.max_epochs',
+                              f'must be an int >= 1, got {epochs!r}')
+    old = cfg.train_cfg.max_epochs
+    cfg.train_cfg.max_epochs = epochs
+    if cfg.train_cfg.get('val_interval', 1) == old:
+        cfg.train_cfg.val_interval = epochs
+    schedulers = cfg.get('param_scheduler') or []
+    if isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    for scheduler in schedulers:
+        if not scheduler.get('by_epoch', True):
+            continue
+        # A scheduler that ran to the last epoch still does; a warm-up
+        # longer than the new run ends with it.
+        end = scheduler.get('end')
+        if end is not None:
+            scheduler['end'] = epochs if end == old else min(end, epochs)
+            scheduler['begin'] = min(scheduler.get('begin', 0),
+                                     scheduler['end'] - 1)
+        if 'milestones' in scheduler:
+            scheduler['milestones'] = sorted({
+                max(1, min(epochs - 1, round(m * epochs / old)))
+                for m in scheduler['milestones']
+            })
+
+
+def _metric(metrics: Dict[str, float], metric: str, phase: str) -> float:
+    if metric not in metrics:
+        raise FEEDConfigError(
+            'metric', f'{metric!r} is not among the {phase} metrics '
+            f'({", ".join(metrics) or "none"})')
+    return float(metrics[metric])
+
+
+def train_and_evaluate(cfg: Config,
+                       name: str,
+                       console: Optional[RunConsole] = None,
+                       metric: str = 'accuracy/top1',
+                       test: bool = True,
+                       extra: Optional[Dict[str, Any]] = None
+                       ) -> Dict[str, Any]:
+    """Train ``cfg`` in ``cfg.work_dir`` and evaluate it.
+
+    A run whose work dir holds a checkpoint continues from it (MMEngine's
+    resume: weights, optimizer, schedulers, random states); a finished run
+    resumes to its last epoch and trains nothing. After training the final
+    model is evaluated with the validation loop (the split recipe values are
+    chosen on) and, with ``test``, the test loop (the split results are
+    reported on). The result is written to ``WORK_DIR/run_result.json``,
+    which marks the run as finished for :func:`read_result`.
+
+    Args:
+        cfg (Config): A full training config with ``work_dir``.
+        name (str): The run's name (MMEngine's experiment name prefix, the
+            console label).
+        console (RunConsole, optional): Progress display; None prints
+            MMEngine's log as ``tools/train.py`` does.
+        metric (str): The metric of the result. Defaults to
+            ``'accuracy/top1'``.
+        test (bool): Also evaluate on the test split. Defaults to True.
+        extra (dict, optional): Stored in the result as it is.
+
+    Returns:
+        dict: ``name``, ``val`` and ``test`` (``metric`` on each split),
+        ``val_metrics`` / ``test_metrics`` (all), ``wall_s``, ``work_dir``,
+        ``checkpoint``, ``epochs`` and ``extra``'s keys.
+    """
+    cfg = cfg.copy()
+    cfg.experiment_name = name  # MMEngine appends the start time
+    if last_checkpoint(cfg.work_dir) is not None:
+        cfg.resume = True
+        cfg.load_from = None
+    console = console or RunConsole(verbose=True)
+    start = time.perf_counter()
+    with console.run(name) as hook:
+        runner = Runner.from_cfg(cfg)
+        if hook is not None:
+            runner.register_hook(hook)
+        runner.train()
+        val_metrics = runner.val_loop.run() if runner.val_loop else {}
+        test_metrics = (runner.test_loop.run()
+                        if test and runner.test_loop is not None else {})
+    result = dict(
+        name=name,
+        val=_metric(val_metrics, metric, 'validation')
+        if val_metrics else None,
+        test=_metric(test_metrics, metric, 'test')
+        if test_metrics else None,
+        metric=metric,
+        val_metrics={k: float(v) for k, v in val_metrics.items()},
+        test_metrics={k: float(v) for k, v in test_metrics.items()},
+        wall_s=time.perf_counter() - start,
+        work_dir=cfg.work_dir,
+        checkpoint=last_checkpoint(cfg.work_dir),
+        epochs=cfg.train_cfg.get('max_epochs'),
+        **(extra or {}))
+    write_json(osp.join(cfg.work_dir, RESULT_FILE), result)
+    return result

@@ -1,0 +1,216 @@
+"""Benchmark protocols of the zoo: which teachers to train, which settings
+to run over which seeds, read from a config file's ``protocol`` field
+(``configs/zoo/*.py``).
+
+A protocol names its runs by config file; a setting's teachers are
+references to runs of the same protocol, ``'teacher:K'`` (the K-th teacher
+run) or ``'run:SETTING'`` (the same seed's run of an earlier setting, as
+sequential FEED needs), put into the FEED config's ``model.teachers`` in
+order.
+"""
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from mmengine.config import Config
+
+from feed_mm.utils import FEEDConfigError
+
+PROTOCOL_KEYS = ('title', 'metric', 'seeds', 'seed_base', 'teachers',
+                 'settings', 'baselines', 'cfg_options', 'student_cfg_options',
+                 'notes')
+TEACHER_KEYS = ('label', 'configs', 'cfg_options')
+SETTING_KEYS = ('name', 'label', 'config', 'teachers', 'seeds',
+                'seed_offset', 'cfg_options')
+
+
+@dataclass
+class Setting:
+    """One row of a protocol's table: a config run once per seed."""
+
+    name: str
+    label: str
+    config: str
+    teachers: Tuple[str, ...] = ()
+    seeds: Optional[int] = None  # None: the protocol's seeds
+    seed_offset: int = 0
+    cfg_options: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Protocol:
+    """A zoo protocol (see :func:`load_protocol`)."""
+
+    name: str
+    title: str
+    metric: str
+    seeds: int
+    seed_base: int
+    teacher_label: str
+    teacher_configs: Tuple[str, ...]
+    teacher_cfg_options: Dict[str, Any]
+    settings: List[Setting]
+    baselines: Tuple[str, ...]
+    cfg_options: Dict[str, Any]
+    student_cfg_options: Dict[str, Any]
+    notes: str = ''
+
+    def setting(self, name: str) -> Setting:
+        return next(s for s in self.settings if s.name == name)
+
+
+def _dict(value: Any, key: str) -> Dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise FEEDConfigError(key, f'must be a dict, got {value!r}')
+    return dict(value)
+
+
+def _unknown(spec: Mapping, allowed: Tuple[str, ...], key: str) -> None:
+    unknown = sorted(set(spec) - set(allowed))
+    if unknown:
+        raise FEEDConfigError(f'{key}.{unknown[0]}',
+                              f'unknown key (allowed: {", ".join(allowed)})')
+
+
+def _int(value: Any, key: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or value < minimum:
+        raise FEEDConfigError(key, f'must be an int >= {minimum}, got '
+                              f'{value!r}')
+    return value
+
+
+def _config_path(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.endswith('.py'):
+        raise FEEDConfigError(key, f'must be a config file path, got '
+                              f'{value!r}')
+    return value
+
+
+def _parse_teacher_ref(ref: Any, key: str, num_teachers: int,
+                       earlier: Mapping[str, Setting],
+                       seeds: Optional[int]) -> str:
+    kind, _, target = ref.partition(':') if isinstance(ref, str) else ('',
+                                                                       '', '')
+    if kind == 'teacher' and target.isdigit() and int(target) < num_teachers:
+        return ref
+    if kind == 'run' and target in earlier:
+        target_seeds = earlier[target].seeds
+        if target_seeds is not None and (seeds is None
+                                         or seeds > target_seeds):
+            raise FEEDConfigError(
+                key, f'{ref!r} runs {target_seeds} seed(s), fewer than this '
+                'setting: give this setting `seeds` <= ' f'{target_seeds}')
+        return ref
+    raise FEEDConfigError(
+        key, f"{ref!r} is not a teacher reference: 'teacher:K' with K in "
+        f"0..{num_teachers - 1}, or 'run:SETTING' of an earlier setting "
+        f'({", ".join(earlier) or "none yet"})')
+
+
+def parse_protocol(spec: Mapping, name: str) -> Protocol:
+    """Check a ``protocol`` dict and return it parsed.
+
+    Raises:
+        FEEDConfigError: Naming the offending key (``protocol.settings[2]
+            .teachers[0]``, ...).
+    """
+    key = 'protocol'
+    spec = _dict(spec, key)
+    _unknown(spec, PROTOCOL_KEYS, key)
+    for required in ('teachers', 'settings'):
+        if required not in spec:
+            raise FEEDConfigError(f'{key}.{required}', 'is required')
+    teachers = _dict(spec['teachers'], f'{key}.teachers')
+    _unknown(teachers, TEACHER_KEYS, f'{key}.teachers')
+    configs = teachers.get('configs')
+    if not isinstance(configs, (list, tuple)):
+        raise FEEDConfigError(f'{key}.teachers.configs',
+                              f'must be a list of config files, got '
+                              f'{configs!r}')
+    configs = tuple(
+        _config_path(c, f'{key}.teachers.configs[{i}]')
+        for i, c in enumerate(configs))
+    raw_settings = spec['settings']
+    if not isinstance(raw_settings, (list, tuple)) or not raw_settings:
+        raise FEEDConfigError(f'{key}.settings',
+                              'must be a non-empty list of settings')
+    settings: List[Setting] = []
+    for i, raw in enumerate(raw_settings):
+        skey = f'{key}.settings[{i}]'
+        raw = _dict(raw, skey)
+        _unknown(raw, SETTING_KEYS, skey)
+        setting_name = raw.get('name')
+        if not isinstance(setting_name, str) or not setting_name \
+                or not setting_name.replace('_', '').isalnum():
+            raise FEEDConfigError(
+                f'{skey}.name', 'must be a name of letters, digits and _, '
+                f'got {setting_name!r}')
+        earlier = {s.name: s for s in settings}
+        if setting_name in earlier:
+            raise FEEDConfigError(f'{skey}.name',
+                                  f'{setting_name!r} is used twice')
+        refs = raw.get('teachers') or ()
+        if not isinstance(refs, (list, tuple)):
+            raise FEEDConfigError(f'{skey}.teachers',
+                                  f'must be a list, got {refs!r}')
+        seeds = raw.get('seeds')
+        if seeds is not None:
+            seeds = _int(seeds, f'{skey}.seeds', 1)
+        settings.append(
+            Setting(
+                name=setting_name,
+                label=str(raw.get('label', setting_name)),
+                config=_config_path(raw.get('config'), f'{skey}.config'),
+                teachers=tuple(
+                    _parse_teacher_ref(ref, f'{skey}.teachers[{j}]',
+                                       len(configs), earlier, seeds)
+                    for j, ref in enumerate(refs)),
+                seeds=seeds,
+                seed_offset=_int(
+                    raw.get('seed_offset', 0), f'{skey}.seed_offset', 0),
+                cfg_options=_dict(raw.get('cfg_options'),
+                                  f'{skey}.cfg_options')))
+    names = [s.name for s in settings]
+    baselines = tuple(spec.get('baselines', ()))
+    for i, baseline in enumerate(baselines):
+        if baseline not in names:
+            raise FEEDConfigError(
+                f'{key}.baselines[{i}]', f'{baseline!r} is not a setting '
+                f'({", ".join(names)})')
+    metric = spec.get('metric', 'accuracy/top1')
+    if not isinstance(metric, str):
+        raise FEEDConfigError(f'{key}.metric', f'must be a metric name, got '
+                              f'{metric!r}')
+    return Protocol(
+        name=name,
+        title=str(spec.get('title', name)),
+        metric=metric,
+        seeds=_int(spec.get('seeds', 1), f'{key}.seeds', 1),
+        seed_base=_int(spec.get('seed_base', 0), f'{key}.seed_base', 0),
+        teacher_label=str(teachers.get('label', 'teacher')),
+        teacher_configs=configs,
+        teacher_cfg_options=_dict(teachers.get('cfg_options'),
+                                  f'{key}.teachers.cfg_options'),
+        settings=settings,
+        baselines=baselines,
+        cfg_options=_dict(spec.get('cfg_options'), f'{key}.cfg_options'),
+        student_cfg_options=_dict(spec.get('student_cfg_options'),
+                                  f'{key}.student_cfg_options'),
+        notes=str(spec.get('notes', '')))
+
+
+def load_protocol(path: str) -> Protocol:
+    """Read the ``protocol`` field of a zoo config file."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'zoo protocol file not found: {path}')
+    cfg = Config.fromfile(path)
+    if 'protocol' not in cfg:
+        raise FEEDConfigError(
+            'protocol', f'{path} has no `protocol` field: a zoo config '
+            'defines protocol = dict(teachers=..., settings=[...])')
+    return parse_protocol(
+        cfg.protocol.to_dict() if hasattr(cfg.protocol, 'to_dict') else
+        cfg.protocol, osp.splitext(osp.basename(path))[0])

@@ -1,0 +1,129 @@
+"""The zoo's results: collected from the runs' result files into one
+JSON document, and written as a Markdown table."""
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from .protocol import Protocol
+from .stats import (format_difference, format_mean_std, mean_std,
+                    paired_difference)
+
+RESULTS_FILE = 'zoo_results.json'
+TABLE_FILE = 'zoo_results.md'
+SPLITS = ('test', 'val')
+
+
+def _summary(values: List[Dict[str, Any]]) -> Dict[str, Any]:
+    return {
+        split: mean_std([v[split] for v in values if v[split] is not None])
+        for split in SPLITS
+    }
+
+
+def collect_results(protocol: Protocol,
+                    runs: Sequence[Tuple[Any, Optional[Dict[str, Any]]]],
+                    ensemble: Optional[Dict[str, Any]],
+                    cfg_options: Dict[str, Any]) -> Dict[str, Any]:
+    """The results document of a protocol from ``(planned run, result or
+    None)`` pairs: teachers, their ensemble, and per setting the per-seed
+    values, mean +- std and the paired differences (test split) against
+    each baseline."""
+    teachers = [
+        dict(index=run.seed, config=run.config, test=result['test'],
+             val=result['val'], wall_s=result['wall_s'],
+             checkpoint=result['checkpoint'])
+        for run, result in runs if run.setting is None and result
+    ]
+    settings = []
+    per_setting: Dict[str, Dict[int, float]] = {}
+    for setting in protocol.settings:
+        seeds = [
+            dict(seed=run.seed, test=result['test'], val=result['val'],
+                 wall_s=result['wall_s'])
+            for run, result in runs if run.setting == setting.name and result
+        ]
+        if not seeds:
+            continue
+        per_setting[setting.name] = {
+            s['seed']: s['test'] for s in seeds if s['test'] is not None}
+        settings.append(
+            dict(name=setting.name, label=setting.label,
+                 config=setting.config, teachers=list(setting.teachers),
+                 seeds=seeds, **_summary(seeds)))
+    for entry in settings:
+        entry['differences'] = {
+            baseline: paired_difference(per_setting[entry['name']],
+                                        per_setting[baseline])
+            for baseline in protocol.baselines
+            if baseline in per_setting and baseline != entry['name']
+        }
+    return dict(
+        protocol=protocol.name,
+        title=protocol.title,
+        metric=protocol.metric,
+        notes=protocol.notes,
+        seeds_planned=protocol.seeds,
+        baselines=list(protocol.baselines),
+        cfg_options=cfg_options,
+        teachers=dict(label=protocol.teacher_label, runs=teachers,
+                      **_summary(teachers)),
+        ensemble=None if ensemble is None else {
+            split: ensemble.get(split) for split in SPLITS},
+        settings=settings,
+        runs_finished=sum(1 for _, result in runs if result),
+        runs_planned=len(runs),
+        train_wall_s=sum(result['wall_s'] for _, result in runs if result),
+    )
+
+
+def _per_seed(values: Sequence[Dict[str, Any]], key: str) -> str:
+    return ', '.join(f'{v["test"]:.2f}' for v in sorted(
+        values, key=lambda v: v[key]) if v['test'] is not None)
+
+
+def format_report(results: Dict[str, Any]) -> str:
+    """A Markdown table of a results document (test split; the validation
+    split beside it, for choosing recipe values)."""
+    metric = results['metric']
+    labels = {s['name']: s['label'] for s in results['settings']}
+    baselines = [b for b in results['baselines'] if b in labels]
+    header = ['run', 'n', f'test {metric}, mean ± std', 'per seed (test)',
+              f'val {metric}'] + [
+                  f'test Δ vs {labels[b]} [95% CI]' for b in baselines]
+    lines = [
+        f'{results["title"]}: {results["runs_finished"]} of '
+        f'{results["runs_planned"]} runs finished.', '',
+        '| ' + ' | '.join(header) + ' |',
+        '|' + '---|' * len(header)
+    ]
+    teachers = results['teachers']
+    if teachers['runs']:
+        lines.append('| ' + ' | '.join(
+            [f'{teachers["label"]}, each', str(len(teachers['runs'])),
+             format_mean_std([t['test'] for t in teachers['runs']]),
+             _per_seed(teachers['runs'], 'index'),
+             format_mean_std([t['val'] for t in teachers['runs']])] +
+            ['—'] * len(baselines)) + ' |')
+    ensemble = results.get('ensemble')
+    if ensemble:
+        lines.append('| ' + ' | '.join(
+            ["teachers' ensemble (averaged logits)", '—',
+             f'{ensemble["test"]:.2f}', '—', f'{ensemble["val"]:.2f}'] +
+            ['—'] * len(baselines)) + ' |')
+    for entry in results['settings']:
+        diffs = entry['differences']
+        lines.append('| ' + ' | '.join(
+            [entry['label'], str(len(entry['seeds'])),
+             format_mean_std([s['test'] for s in entry['seeds']]),
+             _per_seed(entry['seeds'], 'seed'),
+             format_mean_std([s['val'] for s in entry['seeds']])] + [
+                 format_difference(diffs.get(b)) +
+                 (' *' if (diffs.get(b) or {}).get('significant') else '')
+                 for b in baselines
+             ]) + ' |')
+    lines += [
+        '', 'Δ: paired difference (same seed) of the test metric, mean over '
+        'seeds with its 95 % t-interval; * marks an interval that excludes '
+        '0. Per-seed values are in seed order.'
+    ]
+    if results.get('notes'):
+        lines += ['', results['notes']]
+    return '\n'.join(lines)

@@ -1,0 +1,254 @@
+"""Run a zoo protocol: its teachers once, then every setting x seed
+through the MMEngine runner, resumable, with a results JSON and a
+Markdown table (mean +- std, per-seed values, paired differences against
+the baselines with a t confidence interval)."""
+import copy
+import os
+import os.path as osp
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence
+
+from mmengine.config import Config
+
+from feed_mm.apis.cli import load_config
+from feed_mm.apis.console import RunConsole, format_duration
+from feed_mm.apis.training import (last_checkpoint, read_json, read_result,
+                                   train_and_evaluate, write_json)
+from feed_mm.utils import FEEDConfigError
+from .ensemble import ensemble_metrics
+from .protocol import Protocol
+from .report import RESULTS_FILE, TABLE_FILE, collect_results, format_report
+
+ENSEMBLE_FILE = 'ensemble_result.json'
+
+
+@dataclass
+class PlannedRun:
+    """One training run of a protocol."""
+
+    name: str
+    setting: Optional[str]  # None for a teacher run
+    seed: int               # the teacher's index for a teacher run
+    config: str
+    work_dir: str
+    teacher_dirs: Sequence[str] = ()
+    cfg_options: Optional[Dict[str, Any]] = None
+
+    def status(self) -> str:
+        if read_result(self.work_dir) is not None:
+            return 'done'
+        if last_checkpoint(self.work_dir) is not None:
+            return 'interrupted'
+        return 'to run'
+
+
+def teacher_dir(work_dir: str, index: int) -> str:
+    return osp.join(work_dir, 'teachers', f't{index}')
+
+
+def run_dir(work_dir: str, setting: str, seed: int) -> str:
+    return osp.join(work_dir, setting, f'seed{seed}')
+
+
+def plan_runs(protocol: Protocol, work_dir: str,
+              seeds: Optional[int] = None,
+              only: Optional[Sequence[str]] = None) -> List[PlannedRun]:
+    """Every run of ``protocol`` in the order they are trained: the
+    teachers, then seed by seed every setting (so that an interrupted
+    protocol has its seeds complete across settings).
+
+    Args:
+        protocol (Protocol): The protocol.
+        work_dir (str): Root of the protocol's work dirs.
+        seeds (int, optional): Overrides ``protocol.seeds``.
+        only (Sequence[str], optional): Run only these settings (and what
+            they depend on).
+    """
+    names = [s.name for s in protocol.settings]
+    wanted = set(only or names)
+    for name in wanted - set(names):
+        raise FEEDConfigError('--only', f'{name!r} is not a setting of '
+                              f'{protocol.name} ({", ".join(names)})')
+    # A setting's teacher runs come along with it.
+    for setting in reversed(protocol.settings):
+        if setting.name in wanted:
+            wanted.update(ref.partition(':')[2] for ref in setting.teachers
+                          if ref.startswith('run:'))
+    runs = [
+        PlannedRun(
+            name=f'teacher_t{index}', setting=None, seed=index,
+            config=config, work_dir=teacher_dir(work_dir, index),
+            cfg_options={**protocol.cfg_options,
+                         **protocol.teacher_cfg_options})
+        for index, config in enumerate(protocol.teacher_configs)
+    ]
+    for seed in range(protocol.seeds if seeds is None else seeds):
+        for setting in protocol.settings:
+            if setting.name not in wanted or (setting.seeds is not None
+                                               and seed >= setting.seeds):
+                continue
+            teacher_dirs = [
+                teacher_dir(work_dir, int(target)) if kind == 'teacher' else
+                run_dir(work_dir, target, seed)
+                for kind, _, target in (ref.partition(':')
+                                        for ref in setting.teachers)
+            ]
+            runs.append(
+                PlannedRun(
+                    name=f'{setting.name}_seed{seed}',
+                    setting=setting.name,
+                    seed=seed,
+                    config=setting.config,
+                    work_dir=run_dir(work_dir, setting.name, seed),
+                    teacher_dirs=teacher_dirs,
+                    cfg_options={
+                        **protocol.cfg_options,
+                        **protocol.student_cfg_options,
+                        **setting.cfg_options,
+                        'randomness.seed':
+                        protocol.seed_base + seed + setting.seed_offset,
+                    }))
+    return runs
+
+
+def build_run_config(run: PlannedRun, extra_options: Dict[str, Any]
+                     ) -> Config:
+    """The config of one planned run: its file with the protocol's and the
+    command line's options, and its teachers' work dirs as the FEED
+    teachers' checkpoints."""
+    cfg = load_config(run.config, run.work_dir,
+                      {**(run.cfg_options or {}), **extra_options}, 'none')
+    if not run.teacher_dirs:
+        return cfg
+    model = cfg.get('model', {})
+    teachers = model.get('teachers') if model.get(
+        'type') == 'FEEDDistill' else None
+    if not teachers:
+        raise FEEDConfigError(
+            f'protocol setting {run.setting!r}',
+            f'names teachers, but {run.config} is not a FEEDDistill config '
+            'with teachers')
+    if len(teachers) != len(run.teacher_dirs):
+        raise FEEDConfigError(
+            f'protocol setting {run.setting!r}',
+            f'names {len(run.teacher_dirs)} teacher(s), but {run.config} '
+            f'has {len(teachers)} ({", ".join(teachers)})')
+    for name, directory in zip(teachers, run.teacher_dirs):
+        teachers[name].ckpt = directory
+    # The teachers are reported from their own runs; evaluating them again
+    # in every student run would only cost time.
+    for loop in ('val_cfg', 'test_cfg'):
+        if cfg.get(loop, {}).get('type') in ('FEEDValLoop', 'FEEDTestLoop'):
+            cfg[loop].evaluate_teachers = False
+    return cfg
+
+
+def format_listing(runs: Sequence[PlannedRun]) -> str:
+    """A Markdown table of the planned runs and their status."""
+    lines = ['| # | run | config | teachers | work dir | status |',
+             '|---|---|---|---|---|---|']
+    for i, run in enumerate(runs, 1):
+        teachers = ', '.join(run.teacher_dirs) or '—'
+        lines.append(f'| {i} | {run.name} | {run.config} | {teachers} | '
+                     f'{run.work_dir} | {run.status()} |')
+    return '\n'.join(lines)
+
+
+def run_protocol(protocol: Protocol,
+                 work_dir: str,
+                 console: Optional[RunConsole] = None,
+                 seeds: Optional[int] = None,
+                 only: Optional[Sequence[str]] = None,
+                 cfg_options: Optional[Dict[str, Any]] = None
+                 ) -> Dict[str, Any]:
+    """Train every run of ``protocol`` that has no result yet and write
+    ``WORK_DIR/zoo_results.{json,md}`` after each.
+
+    A finished run (its ``run_result.json``) is never retrained; an
+    interrupted one continues from its last checkpoint.
+
+    Args:
+        protocol (Protocol): The protocol.
+        work_dir (str): Root of its work dirs.
+        console (RunConsole, optional): Progress and result lines.
+        seeds (int, optional): Overrides ``protocol.seeds``.
+        only (Sequence[str], optional): Run only these settings.
+        cfg_options (dict, optional): Applied to every run's config last.
+
+    Returns:
+        dict: The results (as written to ``zoo_results.json``).
+    """
+    console = console or RunConsole()
+    runs = plan_runs(protocol, work_dir, seeds, only)
+    os.makedirs(work_dir, exist_ok=True)
+    start = time.perf_counter()
+    width = len(str(len(runs)))
+    for i, run in enumerate(runs, 1):
+        prefix = f'[{i:>{width}}/{len(runs)}] {run.name}'
+        result = read_result(run.work_dir)
+        if result is None:
+            cfg = build_run_config(run, dict(cfg_options or {}))
+            result = train_and_evaluate(
+                cfg, run.name, console, metric=protocol.metric,
+                extra=dict(setting=run.setting, seed=run.seed,
+                           config=run.config,
+                           teacher_dirs=list(run.teacher_dirs)))
+            console.print(f'{prefix}: {_scores(result)} '
+                          f'({format_duration(result["wall_s"])})')
+        else:
+            console.print(f'{prefix}: done earlier, {_scores(result)}')
+        if run.setting is None and i == len(protocol.teacher_configs):
+            _ensemble(protocol, runs[:i], work_dir, cfg_options, console)
+        _write_results(protocol, runs, work_dir, cfg_options)
+    results = _write_results(protocol, runs, work_dir, cfg_options)
+    console.print(f'\n{format_report(results)}\n')
+    console.print(f'Total wall time: '
+                  f'{format_duration(time.perf_counter() - start)}')
+    console.print(f'Wrote {osp.join(work_dir, RESULTS_FILE)} and '
+                  f'{osp.join(work_dir, TABLE_FILE)}; logs and checkpoints '
+                  f'in {work_dir}/<run>/')
+    return results
+
+
+def _scores(result: Dict[str, Any]) -> str:
+    parts = [f'{split} {result[split]:.2f}' for split in ('test', 'val')
+             if result.get(split) is not None]
+    return ', '.join(parts) or 'no metric'
+
+
+def _ensemble(protocol: Protocol, teacher_runs: Sequence[PlannedRun],
+              work_dir: str, cfg_options: Optional[Dict[str, Any]],
+              console: RunConsole) -> Dict[str, Any]:
+    """The teachers' ensemble (averaged logits) on the validation and test
+    splits, computed once per set of teacher checkpoints."""
+    path = osp.join(work_dir, 'teachers', ENSEMBLE_FILE)
+    checkpoints = [read_result(r.work_dir)['checkpoint']
+                   for r in teacher_runs]
+    cached = read_json(path)
+    if cached is not None and cached.get('checkpoints') == checkpoints:
+        return cached
+    cfg = build_run_config(teacher_runs[0], dict(cfg_options or {}))
+    with console.run('teachers_ensemble'):
+        metrics = ensemble_metrics(cfg, checkpoints)
+    result = dict(checkpoints=checkpoints,
+                  **{split: m.get(protocol.metric)
+                     for split, m in metrics.items()},
+                  metrics=metrics)
+    write_json(path, result)
+    console.print(f'teachers\' ensemble (averaged logits): '
+                  f'{_scores(result)}')
+    return result
+
+
+def _write_results(protocol: Protocol, runs: Sequence[PlannedRun],
+                   work_dir: str,
+                   cfg_options: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    ensemble = read_json(osp.join(work_dir, 'teachers', ENSEMBLE_FILE))
+    results = collect_results(
+        protocol, [(run, read_result(run.work_dir)) for run in runs],
+        ensemble, dict(cfg_options or {}))
+    write_json(osp.join(work_dir, RESULTS_FILE), results)
+    with open(osp.join(work_dir, TABLE_FILE), 'w') as f:
+        f.write(format_report(results) + '\n')
+    return copy.deepcopy(results)
