@@ -12,11 +12,12 @@ protocol = dict(
         label='teacher ResNet-20 (full split)',
         configs=[f'configs/teachers/digits_resnet20_s{s}.py'
                  for s in range(3)],
+        epochs=10,
         cfg_options={'default_hooks.checkpoint.max_keep_ckpts': 1}),
+    # The teachers' schedule (warm-up + cosine) stretched to 30 epochs.
+    student_epochs=30,
     student_cfg_options={
         'train_dataloader.dataset.num_per_class': 30,
-        'train_cfg.max_epochs': 30,
-        'param_scheduler.1.end': 30,
         'default_hooks.checkpoint.max_keep_ckpts': 1,
         'default_hooks.logger.interval': 5,
     },

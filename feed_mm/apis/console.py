@@ -104,7 +104,9 @@ class ProgressHook(Hook):
                          outputs: Optional[Dict] = None) -> None:
         for key, value in (outputs or {}).items():
             if 'loss' in key:
-                self.losses[key] = float(value)
+                # .item() reads a loss that still requires grad, silently.
+                self.losses[key] = value.item() if hasattr(
+                    value, 'item') else float(value)
         done = runner.iter + 1
         if self.live:
             if time.perf_counter() - self._drawn >= self.refresh_s:

@@ -18,8 +18,8 @@ from feed_mm.utils import FEEDConfigError
 
 PROTOCOL_KEYS = ('title', 'metric', 'seeds', 'seed_base', 'teachers',
                  'settings', 'baselines', 'cfg_options', 'student_cfg_options',
-                 'notes')
-TEACHER_KEYS = ('label', 'configs', 'cfg_options')
+                 'student_epochs', 'notes')
+TEACHER_KEYS = ('label', 'configs', 'epochs', 'cfg_options')
 SETTING_KEYS = ('name', 'label', 'config', 'teachers', 'seeds',
                 'seed_offset', 'cfg_options')
 
@@ -53,6 +53,10 @@ class Protocol:
     baselines: Tuple[str, ...]
     cfg_options: Dict[str, Any]
     student_cfg_options: Dict[str, Any]
+    # Epochs of the teachers' / the settings' runs, their schedules
+    # stretched to match (None: as their config files say).
+    teacher_epochs: Optional[int] = None
+    student_epochs: Optional[int] = None
     notes: str = ''
 
     def setting(self, name: str) -> Setting:
@@ -80,6 +84,10 @@ def _int(value: Any, key: str, minimum: int) -> int:
         raise FEEDConfigError(key, f'must be an int >= {minimum}, got '
                               f'{value!r}')
     return value
+
+
+def _optional_int(value: Any, key: str) -> Optional[int]:
+    return None if value is None else _int(value, key, 1)
 
 
 def _config_path(value: Any, key: str) -> str:
@@ -156,9 +164,7 @@ def parse_protocol(spec: Mapping, name: str) -> Protocol:
         if not isinstance(refs, (list, tuple)):
             raise FEEDConfigError(f'{skey}.teachers',
                                   f'must be a list, got {refs!r}')
-        seeds = raw.get('seeds')
-        if seeds is not None:
-            seeds = _int(seeds, f'{skey}.seeds', 1)
+        seeds = _optional_int(raw.get('seeds'), f'{skey}.seeds')
         settings.append(
             Setting(
                 name=setting_name,
@@ -199,6 +205,10 @@ def parse_protocol(spec: Mapping, name: str) -> Protocol:
         cfg_options=_dict(spec.get('cfg_options'), f'{key}.cfg_options'),
         student_cfg_options=_dict(spec.get('student_cfg_options'),
                                   f'{key}.student_cfg_options'),
+        teacher_epochs=_optional_int(teachers.get('epochs'),
+                                     f'{key}.teachers.epochs'),
+        student_epochs=_optional_int(spec.get('student_epochs'),
+                                     f'{key}.student_epochs'),
         notes=str(spec.get('notes', '')))
 
 

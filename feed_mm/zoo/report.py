@@ -2,12 +2,14 @@
 JSON document, and written as a Markdown table."""
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from feed_mm.apis.curves import find_scalar_logs, read_series
 from .protocol import Protocol
 from .stats import (format_difference, format_mean_std, mean_std,
                     paired_difference)
 
 RESULTS_FILE = 'zoo_results.json'
 TABLE_FILE = 'zoo_results.md'
+CURVES_FILE = 'zoo_curves.png'
 SPLITS = ('test', 'val')
 
 
@@ -37,7 +39,7 @@ def collect_results(protocol: Protocol,
     for setting in protocol.settings:
         seeds = [
             dict(seed=run.seed, test=result['test'], val=result['val'],
-                 wall_s=result['wall_s'])
+                 wall_s=result['wall_s'], work_dir=run.work_dir)
             for run, result in runs if run.setting == setting.name and result
         ]
         if not seeds:
@@ -127,3 +129,31 @@ def format_report(results: Dict[str, Any]) -> str:
     if results.get('notes'):
         lines += ['', results['notes']]
     return '\n'.join(lines)
+
+
+def plot_curves(results: Dict[str, Any], out_file: str) -> None:
+    """The validation metric of every student run by epoch (one colour per
+    setting), from the runs' MMEngine scalar logs, as a PNG: whether a
+    schedule learns from its first epochs shows here."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    metric = results['metric']
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for colour, entry in enumerate(results['settings']):
+        for i, seed in enumerate(entry['seeds']):
+            try:
+                _, metrics = read_series(find_scalar_logs(seed['work_dir']))
+            except FileNotFoundError:
+                continue
+            points = metrics.get(metric, [])
+            if points:
+                epochs, values = zip(*points)
+                ax.plot(epochs, values, marker='.', color=f'C{colour}',
+                        alpha=0.8, label=entry['label'] if i == 0 else None)
+    ax.set(xlabel='epoch', ylabel=f'val {metric}', title=results['title'])
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=100)
+    plt.close(fig)

@@ -14,11 +14,13 @@ from mmengine.config import Config
 from feed_mm.apis.cli import load_config
 from feed_mm.apis.console import RunConsole, format_duration
 from feed_mm.apis.training import (last_checkpoint, read_json, read_result,
-                                   train_and_evaluate, write_json)
+                                   set_max_epochs, train_and_evaluate,
+                                   write_json)
 from feed_mm.utils import FEEDConfigError
 from .ensemble import ensemble_metrics
 from .protocol import Protocol
-from .report import RESULTS_FILE, TABLE_FILE, collect_results, format_report
+from .report import (CURVES_FILE, RESULTS_FILE, TABLE_FILE, collect_results,
+                     format_report, plot_curves)
 
 ENSEMBLE_FILE = 'ensemble_result.json'
 
@@ -34,6 +36,7 @@ class PlannedRun:
     work_dir: str
     teacher_dirs: Sequence[str] = ()
     cfg_options: Optional[Dict[str, Any]] = None
+    epochs: Optional[int] = None  # None: as the config says
 
     def status(self) -> str:
         if read_result(self.work_dir) is not None:
@@ -80,7 +83,8 @@ def plan_runs(protocol: Protocol, work_dir: str,
             name=f'teacher_t{index}', setting=None, seed=index,
             config=config, work_dir=teacher_dir(work_dir, index),
             cfg_options={**protocol.cfg_options,
-                         **protocol.teacher_cfg_options})
+                         **protocol.teacher_cfg_options},
+            epochs=protocol.teacher_epochs)
         for index, config in enumerate(protocol.teacher_configs)
     ]
     for seed in range(protocol.seeds if seeds is None else seeds):
@@ -108,7 +112,8 @@ def plan_runs(protocol: Protocol, work_dir: str,
                         **setting.cfg_options,
                         'randomness.seed':
                         protocol.seed_base + seed + setting.seed_offset,
-                    }))
+                    },
+                    epochs=protocol.student_epochs))
     return runs
 
 
@@ -119,6 +124,8 @@ def build_run_config(run: PlannedRun, extra_options: Dict[str, Any]
     teachers' checkpoints."""
     cfg = load_config(run.config, run.work_dir,
                       {**(run.cfg_options or {}), **extra_options}, 'none')
+    if run.epochs is not None:
+        set_max_epochs(cfg, run.epochs)
     if not run.teacher_dirs:
         return cfg
     model = cfg.get('model', {})
@@ -205,9 +212,11 @@ def run_protocol(protocol: Protocol,
     console.print(f'\n{format_report(results)}\n')
     console.print(f'Total wall time: '
                   f'{format_duration(time.perf_counter() - start)}')
-    console.print(f'Wrote {osp.join(work_dir, RESULTS_FILE)} and '
-                  f'{osp.join(work_dir, TABLE_FILE)}; logs and checkpoints '
-                  f'in {work_dir}/<run>/')
+    plot_curves(results, osp.join(work_dir, CURVES_FILE))
+    console.print(f'Wrote {osp.join(work_dir, RESULTS_FILE)}, '
+                  f'{osp.join(work_dir, TABLE_FILE)} and '
+                  f'{osp.join(work_dir, CURVES_FILE)}; logs and checkpoints '
+                  f'in {work_dir}/<setting>/seed<N>/')
     return results
 
 

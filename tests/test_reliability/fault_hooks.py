@@ -44,3 +44,22 @@ class PoisonTeacherHook(Hook):
         with torch.no_grad():
             for param in model.teachers[self.teacher].parameters():
                 param.fill_(float('nan'))
+
+
+@HOOKS.register_module()
+class InterruptAfterEpochHook(Hook):
+    """Stops a run with an error once ``epoch`` epochs are done and
+    checkpointed, as a kill between two epochs would.
+
+    Args:
+        epoch (int): The number of epochs done when it strikes.
+    """
+
+    priority = 'LOWEST'  # after the checkpoint hook has saved the epoch
+
+    def __init__(self, epoch: int = 1) -> None:
+        self.epoch = epoch
+
+    def after_train_epoch(self, runner) -> None:
+        if runner.epoch == self.epoch:
+            raise RuntimeError(f'interrupted after epoch {self.epoch}')

@@ -1,0 +1,100 @@
+"""Zoo protocols: every shipped protocol parses and plans its runs; bad
+protocols fail naming the offending key."""
+import glob
+import os.path as osp
+
+import pytest
+
+from feed_mm.utils import FEEDConfigError
+from feed_mm.zoo import load_protocol, parse_protocol, plan_runs
+from feed_mm.zoo.runner import format_listing
+from tests.helpers import REPO
+
+PROTOCOLS = sorted(
+    osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs', 'zoo',
+                                                      '*.py')))
+
+
+def minimal(**changes):
+    spec = dict(
+        teachers=dict(configs=['t0.py', 't1.py']),
+        settings=[dict(name='student', config='s.py'),
+                  dict(name='ft', config='ft.py', teachers=['teacher:0'])],
+        baselines=['student'])
+    spec.update(changes)
+    return spec
+
+
+@pytest.mark.parametrize('path', PROTOCOLS)
+def test_shipped_protocol_plans_existing_configs(path):
+    protocol = load_protocol(osp.join(REPO, path))
+    runs = plan_runs(protocol, '/tmp/zoo')
+    assert len(runs) == len(protocol.teacher_configs) + sum(
+        min(s.seeds or protocol.seeds, protocol.seeds)
+        for s in protocol.settings)
+    for run in runs:
+        assert osp.isfile(osp.join(REPO, run.config)), run.config
+        for teacher_dir in run.teacher_dirs:
+            # Teachers are trained before the runs that learn from them.
+            assert teacher_dir in [r.work_dir for r in runs[:runs.index(run)]]
+    assert format_listing(runs).count('\n') == len(runs) + 1
+
+
+def test_fmnist_cpu_protocol_runs():
+    protocol = load_protocol(osp.join(REPO, 'configs/zoo/fmnist_cpu.py'))
+    runs = plan_runs(protocol, 'w')
+    names = [r.name for r in runs]
+    assert names[:3] == ['teacher_t0', 'teacher_t1', 'teacher_t2']
+    # >= 5 seeds per setting, 3 for each sFEED generation.
+    for setting in ('student', 'ft', 'pfeed2', 'pfeed3', 'kd3', 'pfeed3_kd'):
+        assert sum(r.setting == setting for r in runs) == 5
+    for g in (1, 2, 3):
+        assert sum(r.setting == f'sfeed_g{g}' for r in runs) == 3
+    g2 = next(r for r in runs if r.name == 'sfeed_g2_seed1')
+    assert g2.teacher_dirs == [osp.join('w', 'sfeed_g1', 'seed1')]
+    seeds = {r.cfg_options['randomness.seed'] for r in runs if r.setting}
+    assert len(seeds) == 5 + 3 * 3  # generations never share a seed
+
+
+def test_plan_only_brings_dependencies_and_seeds_override():
+    protocol = load_protocol(osp.join(REPO, 'configs/zoo/fmnist_cpu.py'))
+    runs = plan_runs(protocol, 'w', seeds=1, only=['sfeed_g2'])
+    assert [r.name for r in runs][3:] == [
+        'student_seed0', 'sfeed_g1_seed0', 'sfeed_g2_seed0']
+    with pytest.raises(FEEDConfigError, match="--only.*'nope'"):
+        plan_runs(protocol, 'w', only=['nope'])
+
+
+@pytest.mark.parametrize('changes, key', [
+    (dict(colour='red'), 'protocol.colour'),
+    (dict(teachers=dict(configs='t.py')), 'protocol.teachers.configs'),
+    (dict(teachers=dict(configs=['t.yaml'])), r'protocol.teachers.configs\[0\]'),
+    (dict(settings=[]), 'protocol.settings'),
+    (dict(settings=[dict(name='a b', config='s.py')]),
+     r'protocol.settings\[0\].name'),
+    (dict(settings=[dict(name='s', config='s.py', teachers=['teacher:2'])]),
+     r'protocol.settings\[0\].teachers\[0\]'),
+    (dict(settings=[dict(name='s', config='s.py', teachers=['run:later']),
+                    dict(name='later', config='s.py')]),
+     r'protocol.settings\[0\].teachers\[0\]'),
+    (dict(settings=[dict(name='s', config='s.py', seeds=2),
+                    dict(name='g', config='s.py', teachers=['run:s'])]),
+     r'protocol.settings\[1\].teachers\[0\]'),
+    (dict(settings=[dict(name='s', config='s.py', seeds=0)]),
+     r'protocol.settings\[0\].seeds'),
+    (dict(baselines=['ghost']), r'protocol.baselines\[0\]'),
+    (dict(student_epochs=0), 'protocol.student_epochs'),
+    (dict(seeds='5'), 'protocol.seeds'),
+])
+def test_bad_protocol_names_the_key(changes, key):
+    with pytest.raises(FEEDConfigError, match=key):
+        parse_protocol(minimal(**changes), 'bad')
+
+
+def test_protocol_file_without_protocol(tmp_path):
+    path = tmp_path / 'zoo.py'
+    path.write_text('model = dict()\n')
+    with pytest.raises(FEEDConfigError, match='no `protocol` field'):
+        load_protocol(str(path))
+    with pytest.raises(FileNotFoundError, match='missing.py'):
+        load_protocol(str(tmp_path / 'missing.py'))

@@ -1,0 +1,83 @@
+"""The zoo runner through the real MMEngine runner on digits: a finished
+run is skipped, an interrupted one resumes from its last checkpoint, the
+results file and table follow."""
+import glob
+import json
+import os.path as osp
+
+import pytest
+
+import tests.test_reliability.fault_hooks  # noqa: F401 - registers hooks
+from feed_mm.apis.console import RunConsole
+from feed_mm.zoo import parse_protocol, plan_runs, run_protocol
+from tests.helpers import REPO, TINY
+
+TEACHER = osp.join(REPO, 'configs/teachers/digits_resnet20_s0.py')
+FT = osp.join(REPO, 'configs/feed/ft_resnet20_resnet20_digits.py')
+
+
+def tiny_options():
+    return dict(option.split('=', 1) for option in TINY if
+                'max_epochs' not in option)
+
+
+def protocol():
+    return parse_protocol(
+        dict(teachers=dict(configs=[TEACHER], epochs=1),
+             settings=[dict(name='student', config=TEACHER),
+                       dict(name='ft', config=FT, teachers=['teacher:0'])],
+             student_epochs=2, seeds=1,
+             student_cfg_options={'default_hooks.checkpoint.interval': 1},
+             baselines=['student']), 'tiny')
+
+
+def scalar_epochs(work_dir):
+    """The validated epochs of each start of a run, in order."""
+    starts = []
+    for path in sorted(glob.glob(
+            osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            records = [json.loads(line) for line in f]
+        starts.append(sorted({r['step'] for r in records
+                              if 'accuracy/top1' in r}))
+    return starts
+
+
+def test_runner_skips_finished_and_resumes_interrupted(tmp_path):
+    work_dir = str(tmp_path / 'zoo')
+    options = {k: int(v) for k, v in tiny_options().items()}
+    interrupt = dict(options, custom_hooks=[
+        dict(type='InterruptAfterEpochHook', epoch=1)])
+    console = RunConsole()
+    runs = plan_runs(protocol(), work_dir)
+    teacher, student, ft = runs
+
+    # The teacher run (1 epoch) finishes before the hook strikes; the
+    # student is stopped after its first epoch.
+    with pytest.raises(RuntimeError, match='interrupted after epoch 1'):
+        run_protocol(protocol(), work_dir, console, cfg_options=interrupt)
+    assert teacher.status() == 'done'
+    assert student.status() == 'interrupted' and ft.status() == 'to run'
+    teacher_result = open(osp.join(teacher.work_dir,
+                                   'run_result.json')).read()
+
+    results = run_protocol(protocol(), work_dir, console,
+                           cfg_options=options)
+    assert [run.status() for run in runs] == ['done'] * 3
+    # The teacher was not retrained; the student's second start trained
+    # (and validated) epoch 2 only.
+    assert open(osp.join(teacher.work_dir,
+                         'run_result.json')).read() == teacher_result
+    assert scalar_epochs(student.work_dir) == [[1], [2]]
+    assert scalar_epochs(ft.work_dir) == [[1, 2]]
+
+    assert results['runs_finished'] == results['runs_planned'] == 3
+    by_name = {s['name']: s for s in results['settings']}
+    assert by_name['ft']['differences']['student']['diffs'] == [
+        by_name['ft']['seeds'][0]['test'] -
+        by_name['student']['seeds'][0]['test']]
+    with open(osp.join(work_dir, 'zoo_results.json')) as f:
+        assert json.load(f)['settings'] == results['settings']
+    table = open(osp.join(work_dir, 'zoo_results.md')).read()
+    assert '| ft | 1 |' in table and "teachers' ensemble" in table
+    assert osp.getsize(osp.join(work_dir, 'zoo_curves.png')) > 5000
