@@ -197,3 +197,33 @@ def test_loop_reference_matches_vectorised_numpy(pair):
     t_np = t_np / np.linalg.norm(t_np, axis=1, keepdims=True)
     assert hand_feed_loss(s, t, 'sum') == pytest.approx(
         np.abs(s_np - t_np).sum(1).mean())
+
+
+def test_mean_of_per_teacher_kd_terms_is_kd_from_averaged_predictions():
+    """configs/feed/_base_/fmnist_feed.py's ensemble_kd: MMRazor's
+    KLDivergence against each teacher with a third of the weight has the
+    gradient of one KL term against the teachers' averaged soft
+    predictions (the two differ by the teachers' entropies only)."""
+    from mmengine.config import Config
+    from mmrazor.models.losses import KLDivergence
+
+    from tests.helpers import REPO
+    cfg = Config.fromfile(f'{REPO}/configs/feed/_base_/fmnist_feed.py')
+    losses = {name: KLDivergence(**{k: v for k, v in spec.items()
+                                    if k != 'type'})
+              for name, spec in cfg.ensemble_kd.distill_losses.items()}
+    tau = cfg.kd_tau
+    torch.manual_seed(0)
+    student = torch.randn(6, 10, requires_grad=True)
+    teachers = [torch.randn(6, 10) * 3 for _ in cfg.kd_teachers]
+    per_teacher = sum(losses[f'loss_kd_{name}'](student, logits)
+                      for name, logits in zip(cfg.kd_teachers, teachers))
+    grad_per_teacher, = torch.autograd.grad(per_teacher, student)
+
+    averaged = torch.stack([t.div(tau).softmax(-1) for t in teachers]).mean(0)
+    log_q = student.div(tau).log_softmax(-1)
+    # tau^2 * KL(averaged || q), batch mean, as KLDivergence computes it.
+    ensemble = tau**2 * (averaged * (averaged.log() - log_q)).sum(-1).mean()
+    grad_ensemble, = torch.autograd.grad(ensemble, student)
+    torch.testing.assert_close(grad_per_teacher, grad_ensemble)
+    assert not torch.allclose(per_teacher, ensemble)  # entropies differ

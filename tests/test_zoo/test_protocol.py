@@ -7,7 +7,7 @@ import pytest
 
 from feed_mm.utils import FEEDConfigError
 from feed_mm.zoo import load_protocol, parse_protocol, plan_runs
-from feed_mm.zoo.runner import format_listing
+from feed_mm.zoo.runner import build_run_config, format_listing
 from tests.helpers import REPO
 
 PROTOCOLS = sorted(
@@ -38,6 +38,42 @@ def test_shipped_protocol_plans_existing_configs(path):
             # Teachers are trained before the runs that learn from them.
             assert teacher_dir in [r.work_dir for r in runs[:runs.index(run)]]
     assert format_listing(runs).count('\n') == len(runs) + 1
+
+
+@pytest.mark.parametrize('path', PROTOCOLS)
+def test_every_setting_builds_its_run_config(path, monkeypatch):
+    """Each setting's first run as the runner would train it: its FEED
+    teachers' checkpoints are the planned teacher runs' work dirs, its
+    schedule has the protocol's epochs."""
+    monkeypatch.chdir(REPO)
+    protocol = load_protocol(path)
+    runs = plan_runs(protocol, 'w')
+    firsts = [runs[0]] + [next(r for r in runs if r.setting == s.name)
+                          for s in protocol.settings]
+    for run in firsts:
+        cfg = build_run_config(run, {})
+        assert cfg.work_dir == run.work_dir
+        if run.teacher_dirs:
+            assert [t.ckpt for t in cfg.model.teachers.values()] == list(
+                run.teacher_dirs)
+        if run.epochs is not None:
+            assert cfg.train_cfg.max_epochs == run.epochs
+            assert max(s.get('end', 0) for s in cfg.param_scheduler) \
+                == run.epochs
+
+
+def test_fmnist_full_protocol_trains_students_on_the_full_split(
+        monkeypatch):
+    monkeypatch.chdir(REPO)
+    protocol = load_protocol('configs/zoo/fmnist_full.py')
+    runs = plan_runs(protocol, 'w')
+    assert [s.name for s in protocol.settings] == [
+        s.name for s in load_protocol('configs/zoo/fmnist_cpu.py').settings]
+    pfeed3 = build_run_config(
+        next(r for r in runs if r.setting == 'pfeed3'), {})
+    assert pfeed3.train_dataloader.dataset.num_per_class is None
+    assert pfeed3.train_dataloader.batch_size == 128
+    assert pfeed3.train_cfg.max_epochs == protocol.student_epochs == 30
 
 
 def test_fmnist_cpu_protocol_runs():

@@ -22,6 +22,10 @@ student_batch_size = 64
 student_lr = 0.05
 student_warmup_epochs = 2
 
+# The full protocol (configs/zoo/fmnist_full.py, for a GPU): teachers and
+# students on the full training split, the teachers' batch and lr.
+full_epochs = 30
+
 # Logit KD (beside FEED, or alone from the teachers' averaged predictions).
 kd_tau = 4.0
 kd_loss_weight = 1.0
