@@ -1,6 +1,7 @@
 """FEED's reconstruction-error diagnostic: how well each translated student
 map reconstructs each teacher's map, phi(tau_n(F_s)) vs phi(F_t(n))."""
-from typing import Dict, Iterable, List, Mapping, Optional
+import statistics
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import torch
 
@@ -51,15 +52,42 @@ def reconstruction_errors(model,
     }
 
 
+def mean_over_seeds(per_seed: Sequence[Mapping[str, Mapping[str, float]]]
+                    ) -> Dict[str, Dict[str, float]]:
+    """The errors of several seeds of one setting: per teacher the mean
+    and sample standard deviation of L1 and L2 (``l1_std``, ``l2_std``) and
+    the number of seeds."""
+    teachers = [t for t in per_seed[0]]
+    merged = {}
+    for teacher in teachers:
+        entry = dict(samples=per_seed[0][teacher]['samples'],
+                     seeds=len(per_seed))
+        for metric in ('l1', 'l2'):
+            values = [errors[teacher][metric] for errors in per_seed]
+            entry[metric] = statistics.mean(values)
+            entry[f'{metric}_std'] = (statistics.stdev(values)
+                                      if len(values) > 1 else None)
+        merged[teacher] = entry
+    return merged
+
+
+def _value(errors: Mapping[str, float], metric: str) -> str:
+    std = errors.get(f'{metric}_std')
+    return f'{errors[metric]:.4f}' + ('' if std is None else f' ± {std:.4f}')
+
+
 def format_errors_table(results: Mapping[str, Mapping[str, Mapping[str,
                                                                    float]]]
                         ) -> str:
-    """A Markdown table with one row per (run, teacher)."""
-    lines = ['| run | teacher | L1 | L2 | samples |', '|---|---|---|---|---|']
+    """A Markdown table with one row per (run, teacher); mean ± std where
+    the errors are over seeds (:func:`mean_over_seeds`)."""
+    lines = ['| run | teacher | L1 | L2 | samples | seeds |',
+             '|---|---|---|---|---|---|']
     for run, errors in results.items():
         for teacher, e in errors.items():
-            lines.append(f'| {run} | {teacher} | {e["l1"]:.4f} | '
-                         f'{e["l2"]:.4f} | {e["samples"]} |')
+            lines.append(f'| {run} | {teacher} | {_value(e, "l1")} | '
+                         f'{_value(e, "l2")} | {e["samples"]} | '
+                         f'{e.get("seeds", 1)} |')
     return '\n'.join(lines)
 
 
@@ -82,7 +110,9 @@ def plot_errors(results: Mapping[str, Mapping[str, Mapping[str, float]]],
             xs = [t + i * width for t in range(len(teachers))]
             ys = [results[run].get(t, {}).get(metric, float('nan'))
                   for t in teachers]
-            ax.bar(xs, ys, width=width, label=run)
+            stds = [results[run].get(t, {}).get(f'{metric}_std') or 0.0
+                    for t in teachers]
+            ax.bar(xs, ys, width=width, yerr=stds, capsize=3, label=run)
         ax.set_xticks([t + 0.4 - width / 2 for t in range(len(teachers))])
         ax.set_xticklabels(teachers)
         ax.set_title(f'reconstruction error ({metric.upper()})')

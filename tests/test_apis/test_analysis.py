@@ -2,12 +2,14 @@
 import json
 import os.path as osp
 
+import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 
 import feed_mm  # noqa: F401
-from feed_mm.apis.analysis import reconstruction_errors
+from feed_mm.apis.analysis import (format_errors_table, mean_over_seeds,
+                                   reconstruction_errors)
 from tests.helpers import REPO, TINY, build_razor_model, run_tool
 
 FEED_2T = 'configs/feed/pfeed_resnet20_2xresnet20_digits.py'
@@ -81,3 +83,14 @@ def test_plot_curves_from_runner_logs(digits_teachers, tmp_path):
     assert out.read_bytes()[:4] == b'\x89PNG'
     missing = run_tool('tools/analysis/plot_curves.py', str(tmp_path))
     assert missing.returncode != 0 and 'scalars.json' in missing.stderr
+
+
+def test_mean_over_seeds_by_hand():
+    seeds = [{'t0': dict(l1=1.0, l2=0.5, samples=10)},
+             {'t0': dict(l1=3.0, l2=0.7, samples=10)}]
+    merged = mean_over_seeds(seeds)['t0']
+    assert merged['l1'] == pytest.approx(2.0)
+    assert merged['l1_std'] == pytest.approx(2 ** 0.5)
+    assert merged['l2'] == pytest.approx(0.6) and merged['seeds'] == 2
+    assert '| ft | t0 | 2.0000 ± 1.4142 | 0.6000 ± 0.1414 | 10 | 2 |' in \
+        format_errors_table({'ft': {'t0': merged}})

@@ -10,7 +10,7 @@ import pytest
 import tests.test_reliability.fault_hooks  # noqa: F401 - registers hooks
 from feed_mm.apis.console import RunConsole
 from feed_mm.zoo import parse_protocol, plan_runs, run_protocol
-from tests.helpers import REPO, TINY
+from tests.helpers import REPO, TINY, run_tool
 
 TEACHER = osp.join(REPO, 'configs/teachers/digits_resnet20_s0.py')
 FT = osp.join(REPO, 'configs/feed/ft_resnet20_resnet20_digits.py')
@@ -81,3 +81,18 @@ def test_runner_skips_finished_and_resumes_interrupted(tmp_path):
     table = open(osp.join(work_dir, 'zoo_results.md')).read()
     assert '| ft | 1 |' in table and "teachers' ensemble" in table
     assert osp.getsize(osp.join(work_dir, 'zoo_curves.png')) > 5000
+
+    # The reconstruction-error diagnostic reads the finished FEED runs of
+    # the work dir (their dumped configs and last checkpoints).
+    out_dir = tmp_path / 'recon'
+    recon = run_tool('tools/analysis/reconstruction_error.py', '--zoo',
+                     work_dir, 'ft', '--max-batches', '1', '--out-dir',
+                     str(out_dir))
+    assert recon.returncode == 0, recon.stderr[-3000:]
+    errors = json.loads((out_dir / 'reconstruction_error.json').read_text())
+    assert set(errors) == {'ft'} and set(errors['ft']) == {'t0'}
+    assert errors['ft']['t0']['seeds'] == 1 and errors['ft']['t0']['l2'] > 0
+    missing = run_tool('tools/analysis/reconstruction_error.py', '--zoo',
+                       work_dir, 'pfeed9')
+    assert missing.returncode == 2
+    assert "no finished run of setting 'pfeed9'" in missing.stderr
