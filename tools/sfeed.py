@@ -6,13 +6,16 @@
 Generation 0 trains the student alone, generation k trains a fresh student
 with FEED from generation k-1 (--lineage: from all earlier generations).
 Each generation lives in WORK_DIR/gen_k; finished generations are never
-retrained; --resume continues an interrupted one. The table of generations
-is printed and saved as WORK_DIR/sfeed_results.{md,json}.
+retrained; --resume continues an interrupted one. One progress line per
+generation on the console (--verbose: MMEngine's log; the full log is in
+each generation's work dir); the table of generations is printed and saved
+as WORK_DIR/sfeed_results.{md,json}.
 """
 import argparse
 
 import feed_mm  # noqa: F401 - torch shims and registries before any build
 from feed_mm.apis.cli import add_common_args, load_config, run_cli
+from feed_mm.apis.console import RunConsole
 from feed_mm.apis.sfeed import run_sfeed_config
 
 
@@ -33,6 +36,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--warm-start', action='store_true',
         help='initialise each student from the previous generation')
+    parser.add_argument('--verbose', action='store_true',
+                        help="MMEngine's full log on the console")
     add_common_args(parser, launcher=False)
     return parser.parse_args()
 
@@ -45,7 +50,8 @@ def main() -> None:
         resume=args.resume,
         generations=args.generations,
         lineage=args.lineage,
-        warm_start=args.warm_start)
+        warm_start=args.warm_start,
+        console=RunConsole(verbose=args.verbose))
 
 
 if __name__ == '__main__':

@@ -1,16 +1,15 @@
 """Sequential FEED: generations of one architecture, each trained by FEED
 from the previous generation(s), through the ordinary MMEngine runner."""
 import copy
-import json
 import os
 import os.path as osp
 from typing import Any, Dict, List, Optional
 
 from mmengine.config import Config
-from mmengine.logging import print_log
-from mmengine.runner import Runner
 
 from feed_mm.utils import FEEDConfigError
+from .console import RunConsole
+from .training import read_json, train_and_evaluate, write_json
 
 RESULT_FILE = 'sfeed_result.json'
 TABLE_FILE = 'sfeed_results'
@@ -20,19 +19,9 @@ def generation_dir(work_dir: str, generation: int) -> str:
     return osp.join(work_dir, f'gen_{generation}')
 
 
-def _write_json(path: str, content: Any) -> None:
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(content, f, indent=2)
-    os.replace(tmp, path)
-
-
 def _read_result(work_dir: str, generation: int) -> Optional[Dict]:
-    path = osp.join(generation_dir(work_dir, generation), RESULT_FILE)
-    if not osp.isfile(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
+    return read_json(osp.join(generation_dir(work_dir, generation),
+                              RESULT_FILE))
 
 
 def _generation_cfg(cfg: Config, generation: int, work_dir: str,
@@ -84,14 +73,15 @@ def _generation_cfg(cfg: Config, generation: int, work_dir: str,
 
 
 def _train_generation(gen_cfg: Config, generation: int, metric: str,
-                      lineage: bool) -> Dict[str, Any]:
-    runner = Runner.from_cfg(gen_cfg)
-    runner.train()
-    metrics = runner.val_loop.run()
-    if metric not in metrics:
-        raise FEEDConfigError(
-            'sfeed.metric', f'{metric!r} is not among the validation '
-            f'metrics ({", ".join(metrics)})')
+                      lineage: bool, console: RunConsole) -> Dict[str, Any]:
+    try:
+        run = train_and_evaluate(gen_cfg, f'gen{generation}', console,
+                                 metric=metric, test=False)
+    except FEEDConfigError as err:
+        if err.key == 'metric':  # the key a user of sFEED sets
+            raise FEEDConfigError('sfeed.metric', err.message) from None
+        raise
+    metrics = run['val_metrics']
     teachers = list(gen_cfg.model.get('teachers', {})) if generation else []
     teacher_scores = [
         metrics.get(f'teacher.{name}.{metric}') for name in teachers
@@ -108,7 +98,7 @@ def _train_generation(gen_cfg: Config, generation: int, metric: str,
     )
     if result['teacher'] is not None:
         result['gain'] = result['student'] - result['teacher']
-    _write_json(osp.join(gen_cfg.work_dir, RESULT_FILE), result)
+    write_json(osp.join(gen_cfg.work_dir, RESULT_FILE), result)
     return result
 
 
@@ -135,7 +125,8 @@ def run_sfeed(cfg: Config,
               resume: bool = False,
               lineage: bool = False,
               warm_start: bool = False,
-              metric: str = 'accuracy/top1') -> List[Dict[str, Any]]:
+              metric: str = 'accuracy/top1',
+              console: Optional[RunConsole] = None) -> List[Dict[str, Any]]:
     """Train ``generations`` generations of the student of a FEED config.
 
     Generation 0 trains the student alone; generation k >= 1 trains a
@@ -154,6 +145,8 @@ def run_sfeed(cfg: Config,
         lineage (bool): Distil generation k from all earlier generations.
         warm_start (bool): Initialise generation k's student from k-1.
         metric (str): Validation metric of the table.
+        console (RunConsole, optional): Progress display; None prints
+            MMEngine's log.
 
     Returns:
         list[dict]: One result per generation.
@@ -165,26 +158,29 @@ def run_sfeed(cfg: Config,
     if not isinstance(generations, int) or generations < 1:
         raise FEEDConfigError(
             'sfeed.generations', f'must be an int >= 1, got {generations!r}')
+    console = console or RunConsole(verbose=True)
     os.makedirs(work_dir, exist_ok=True)
     results: List[Dict[str, Any]] = []
     for generation in range(generations):
         result = _read_result(work_dir, generation)
         if result is not None:
-            print_log(
-                f'sFEED: generation {generation} is finished '
-                f'({result["student"]:.2f}), not retrained.',
-                logger='current')
+            console.print(f'sFEED: generation {generation} is finished '
+                          f'({result["student"]:.2f}), not retrained.')
         else:
             gen_cfg = _generation_cfg(cfg, generation, work_dir, lineage,
                                       warm_start, resume)
-            result = _train_generation(gen_cfg, generation, metric, lineage)
+            result = _train_generation(gen_cfg, generation, metric, lineage,
+                                       console)
+            console.print(f'sFEED: generation {generation}: '
+                          f'{result["student"]:.2f}')
         results.append(result)
         table = format_table(results)
-        print_log(f'sFEED results so far:\n{table}', logger='current')
-        _write_json(osp.join(work_dir, f'{TABLE_FILE}.json'), results)
+        write_json(osp.join(work_dir, f'{TABLE_FILE}.json'), results)
         with open(osp.join(work_dir, f'{TABLE_FILE}.md'), 'w') as f:
             f.write(table + '\n')
-    print(format_table(results))
+    console.print(format_table(results))
+    console.print(f'Wrote {osp.join(work_dir, TABLE_FILE)}.{{md,json}}; '
+                  f'logs and checkpoints in {work_dir}/gen_<k>/')
     return results
 
 
@@ -192,7 +188,9 @@ def run_sfeed_config(cfg: Config,
                      resume: bool = False,
                      generations: Optional[int] = None,
                      lineage: bool = False,
-                     warm_start: bool = False) -> List[Dict[str, Any]]:
+                     warm_start: bool = False,
+                     console: Optional[RunConsole] = None
+                     ) -> List[Dict[str, Any]]:
     """:func:`run_sfeed` with the config's ``sfeed`` field
     (``dict(generations=3, lineage=False, warm_start=False,
     metric='accuracy/top1')``) as defaults under the given options, in
@@ -205,4 +203,5 @@ def run_sfeed_config(cfg: Config,
         resume=resume,
         lineage=lineage or options.get('lineage', False),
         warm_start=warm_start or options.get('warm_start', False),
-        metric=options.get('metric', 'accuracy/top1'))
+        metric=options.get('metric', 'accuracy/top1'),
+        console=console)

@@ -122,10 +122,12 @@ def train_and_evaluate(cfg: Config,
     """
     cfg = cfg.copy()
     cfg.experiment_name = name  # MMEngine appends the start time
-    if last_checkpoint(cfg.work_dir) is not None:
+    console = console or RunConsole(verbose=True)
+    checkpoint = last_checkpoint(cfg.work_dir)
+    if checkpoint is not None:
         cfg.resume = True
         cfg.load_from = None
-    console = console or RunConsole(verbose=True)
+        console.print(f'{name}: resumes from {checkpoint}')
     start = time.perf_counter()
     with console.run(name) as hook:
         runner = Runner.from_cfg(cfg)

@@ -53,7 +53,7 @@ def test_sfeed_killed_in_generation_1_resumes_without_retraining(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     output = resumed.stdout + resumed.stderr
     assert 'generation 0 is finished' in output
-    assert 'resumed epoch' in output
+    assert 'gen1: resumes from ' in output
     assert os.stat(osp.join(work_dir, 'gen_0',
                             'epoch_3.pth')).st_mtime == gen0_mtime
 
