@@ -39,9 +39,9 @@ from mmpretrain.structures import DataSample
 from mmrazor.registry import MODELS
 
 import feed_mm  # noqa: F401 - torch shims and registries before any build
-from feed_mm.models.algorithms.feed_distill import build_model
+from feed_mm.models.algorithms.teacher_spec import build_model
 from feed_mm.models.algorithms.teacher_forward import ModuleTap
-from feed_mm.models.distillers.feed_distiller import parse_feature_spec
+from feed_mm.models.distillers.validation import parse_feature_spec
 
 MIB = 2**20
 RECIPE = 'configs/feed/_base_/feed_recipe.py'
