@@ -70,30 +70,26 @@ class FEEDDistill(BaseAlgorithm):
             input's dtype, so every loss is computed in full precision.
             Defaults to None (full precision).
         batch_teachers (bool): Run teachers of one architecture (same model
-            config, same recorded modules) as a single forward vmapped over
-            their stacked weights instead of one forward each. It needs
-            ``teacher_norm_eval=True`` and module recorders on the teachers;
-            it holds the activations of a group's teachers at once. Under
-            ``teacher_autocast`` a group runs wholly in that dtype (autocast
-            does not reach inside ``vmap``). ``vmap`` turns convolutions into
-            grouped ones, which were slower than sequential forwards on CPU
-            and on an H200 (docs/benchmark.md). Defaults to False.
+            config, same recorded modules) as one forward vmapped over their
+            stacked weights. Needs ``teacher_norm_eval=True`` and module
+            recorders; holds a group's activations at once; under
+            ``teacher_autocast`` a group runs wholly in that dtype. Slower
+            than sequential forwards on CPU and on an H200
+            (docs/benchmark.md). Defaults to False.
         channels_last (bool): Put student, translators, teachers and the
             training batches in ``channels_last`` memory format.
             Defaults to False.
         nonfinite_loss (str): When a training loss term is NaN or infinite:
-            ``'error'`` stops training with a
-            :class:`~feed_mm.utils.NonFiniteLossError` naming the term and
-            the iteration, before the optimizer step (the checkpoints saved
-            so far stay those of good iterations); ``'skip'`` logs a warning
-            and skips that optimizer step, leaving parameters, optimizer
-            state and norm statistics unchanged. The flags are read just
-            before the optimizer step, so the check never stalls a GPU
-            before the backward pass. Under DDP all processes agree.
-            Defaults to ``'error'``.
+            ``'error'`` raises a :class:`~feed_mm.utils.NonFiniteLossError`
+            naming the term and the iteration before the optimizer step;
+            ``'skip'`` logs a warning and skips that optimizer step
+            (parameters, optimizer state and norm statistics unchanged).
+            See :class:`.nonfinite_loss.NonFiniteLossGuard`. Defaults to
+            ``'error'``.
         data_preprocessor (dict, optional): Defaults to the student's.
         init_cfg (dict, optional): MMEngine init config.
     """
+
     def __init__(self,
                  architecture: ModelSpec,
                  teachers: Union[Dict, List],
