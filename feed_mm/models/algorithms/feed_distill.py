@@ -17,6 +17,7 @@ from mmrazor.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from feed_mm.models.distillers import build_distiller
+from feed_mm.models.distillers.validation import check_distill_losses
 from feed_mm.utils import FEEDConfigError
 from .nonfinite_loss import NonFiniteLossGuard
 from .teacher_forward import (StopForward, cast_floats, forward_teacher,
@@ -199,7 +200,7 @@ class FEEDDistill(BaseAlgorithm):
                         partial(self._guarded, owner=f'teacher {name!r}'))
                     teacher_shapes[name] = self.distiller.feed_feature(
                         name).shape
-                self.distiller.check_distill_losses()
+                check_distill_losses(self.distiller)
         finally:
             self.distiller.clear_records()
             self.train(was_training)

@@ -15,10 +15,9 @@ from mmrazor.registry import MODELS
 from feed_mm.utils import FEEDConfigError, loss_weight_value
 from .building import attach_recorders, build_part, in_razor_scope, merge_cfgs
 from .validation import (FEED_LOSS_PREFIX, FEED_RECORDER, as_dict,
-                         check_distill_losses, check_feed_pair,
-                         check_loss_forward_mappings, check_recorder_cfgs,
-                         check_teacher_names, option_key, parse_feature_spec,
-                         select_feature)
+                         check_feed_pair, check_loss_forward_mappings,
+                         check_recorder_cfgs, check_teacher_names, option_key,
+                         parse_feature_spec, select_feature)
 
 if TYPE_CHECKING:  # the algorithm's type; only its options are read here
     from feed_mm.models.algorithms.teacher_spec import TeacherSpec
@@ -31,12 +30,13 @@ class FEEDDistiller(BaseDistiller):
     """Distiller of FEED: student and per-teacher recorders, one translator
     and one FEED loss term per teacher, plus any other MMRazor losses.
 
-    The FEED part needs no hand-written mappings: given the student's
-    feature location and the teachers' (``teacher_feature``, or a teacher's
-    own ``feature`` option in :class:`FEEDDistill`), :meth:`build_feed`
-    builds, per teacher ``name``, a translator ``translators[name]`` whose
-    channels are inferred from a dry run, and a loss term logged as
-    ``loss_feed_{name}``. The terms are combined as in the paper,
+    The FEED part needs no hand-written mappings. :class:`FEEDDistill`
+    builds it in two phases: :meth:`build_recorders` once the models exist
+    (the FEED feature of the student and of each teacher: ``teacher_feature``
+    or the teacher's own ``feature``), then, after a dry run,
+    :meth:`build_feed`: per teacher ``name`` a translator
+    ``translators[name]`` whose channels are the dry run's, and a loss term
+    logged as ``loss_feed_{name}``. The terms are combined as in the paper,
     ``beta * sum_n w_n * L_n`` (``w_n`` = 1 unless a teacher sets
     ``loss_weight``), or averaged over teachers with
     ``teacher_reduction='mean'``.
@@ -88,6 +88,7 @@ class FEEDDistiller(BaseDistiller):
             data_idx=None, connector=None, connector_idx=None)``.
         init_cfg (dict, optional): MMEngine init config.
     """
+
     def __init__(self,
                  student_feature: FeatureSpec = 'backbone',
                  teacher_feature: FeatureSpec = 'backbone',
@@ -298,12 +299,6 @@ class FEEDDistiller(BaseDistiller):
         if from_teacher is None:
             return next(iter(self.teacher_recorders))
         return from_teacher
-
-    def check_distill_losses(self) -> None:
-        """Compute every extra loss once on the dry run's records (see
-        :func:`~feed_mm.models.distillers.validation.check_distill_losses`).
-        """
-        check_distill_losses(self)
 
     def clear_records(self) -> None:
         """Drop the recorded tensors so that activations are not held until
