@@ -11,7 +11,7 @@ import torch
 from mmpretrain.datasets import BaseDataset
 
 from feed_mm.engine import DatasetCheckHook
-from feed_mm.models.algorithms.feed_distill import build_model
+from feed_mm.models.algorithms.teacher_spec import build_model
 from feed_mm.utils import DatasetCheckError, FEEDConfigError
 from feed_mm.utils.checkpoint import UnsafeCheckpointError
 from tests.helpers import TINY, run_tool

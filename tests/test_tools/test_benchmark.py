@@ -5,8 +5,7 @@ import json
 
 import pytest
 
-from feed_mm.apis.benchmark import (MEMORY_SLACK, check_arguments,
-                                    parse_variant)
+from feed_mm.benchmark import MEMORY_SLACK, check_arguments, parse_variant
 from tests.helpers import run_tool
 
 TIME_KEYS = ('floor_full_ms', 'floor_backbone_ms', 'feed_step_ms',

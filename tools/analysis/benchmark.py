@@ -19,10 +19,9 @@ import sys
 
 import torch
 
-from feed_mm.apis.benchmark import (DEFAULT_OPTIONS, OPTION_ARGS, PRESETS,
-                                    Setting, check_arguments, format_report,
-                                    run_benchmark)
 from feed_mm.apis.cli import run_cli
+from feed_mm.benchmark import (DEFAULT_OPTIONS, OPTION_ARGS, PRESETS, Setting,
+                               check_arguments, format_report, run_benchmark)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

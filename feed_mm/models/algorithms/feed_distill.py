@@ -1,223 +1,28 @@
-import copy
-import os.path as osp
-import re
-from collections import OrderedDict
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+"""FEEDDistill: the FEED algorithm (Park & Kwak), read top-down: building
+the teachers, the dry run that sizes the translators, the training step
+(:meth:`FEEDDistill.loss`). Teacher specs live in ``teacher_spec.py``, the
+ways of running frozen teachers in ``teacher_forward.py``, the recorders,
+translators and losses in :class:`~feed_mm.models.distillers.FEEDDistiller`.
+"""
+from functools import partial
+from typing import (Callable, Dict, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
-from mmengine.model import BaseModel
-from mmengine.runner.checkpoint import CheckpointLoader
 from mmengine.structures import BaseDataElement
 from mmrazor.models.algorithms.base import BaseAlgorithm, LossResults
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from feed_mm.models.distillers import FEEDDistiller
-from feed_mm.models.distillers.feed_distiller import in_razor_scope
+from feed_mm.models.distillers import build_distiller
+from feed_mm.models.distillers.validation import check_distill_losses
 from feed_mm.utils import FEEDConfigError
 from .nonfinite_loss import NonFiniteLossGuard
-from .teacher_forward import (ModuleTap, StopForward, TeacherGroup,
-                              cast_floats, parse_autocast, teacher_autocast)
-
-TEACHER_OPTION_KEYS = ('model', 'ckpt', 'feature', 'loss_weight', 'translator',
-                       'feed_loss')
-_TEACHER_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
-ModelSpec = Union[str, Dict, nn.Module]
-
-
-def build_model(spec: ModelSpec, key: str) -> BaseModel:
-    """Build a student or teacher from a model dict, a built model, or a
-    ``'package::path/to/config.py'`` string (or ``dict(cfg_path=...)``).
-
-    A model dict whose type is not in MMRazor's registry is built in
-    MMPretrain's scope, so mmpretrain model dicts work unprefixed.
-    """
-    if isinstance(spec, nn.Module):
-        model = spec
-    else:
-        if isinstance(spec, str):
-            spec = dict(cfg_path=spec, pretrained=False)
-        if not isinstance(spec, Mapping):
-            raise FEEDConfigError(
-                key, 'expected a model config dict, a built model or a '
-                f"'package::config.py' path, got {type(spec).__name__}")
-        cfg = copy.deepcopy(dict(spec))
-        if 'cfg_path' not in cfg:
-            model_type = cfg.get('type')
-            if model_type is None:
-                raise FEEDConfigError(key, 'the model config has no type')
-            # The nested builds (backbone, head, ...) resolve their types in
-            # the default scope; a 'scope.Type' prefix alone does not switch
-            # it, so the model is built under its own scope instead.
-            if isinstance(model_type, str) and '_scope_' not in cfg:
-                scope, _, name = model_type.rpartition('.')
-                if scope:
-                    cfg.update(type=name, _scope_=scope)
-                else:
-                    cfg['_scope_'] = ('mmrazor' if MODELS.get(model_type)
-                                      else 'mmpretrain')
-        try:
-            model = MODELS.build(cfg)
-        except FEEDConfigError:
-            raise
-        except Exception as err:  # the registry wraps all build errors
-            raise FEEDConfigError(key, f'cannot build the model: {err}') \
-                from err
-    if not isinstance(model, BaseModel):
-        raise FEEDConfigError(
-            key, 'expected an MMEngine BaseModel (e.g. an mmpretrain '
-            f'ImageClassifier), got {type(model).__name__}')
-    return model
-
-
-def extract_model_state(checkpoint: Any, model: nn.Module) -> Dict:
-    """The weights of ``model`` in an mmengine/mmpretrain/FEED checkpoint.
-
-    A FEED or MMRazor distillation checkpoint stores the student under
-    ``architecture.``; a DDP-saved one under ``module.``. Both are unwrapped
-    so that a trained student (e.g. an earlier sFEED generation) can be a
-    teacher.
-    """
-    state = checkpoint.get('state_dict', checkpoint) if isinstance(
-        checkpoint, Mapping) else checkpoint
-    if not isinstance(state, Mapping):
-        return {}
-    own_keys = set(model.state_dict())
-    # The DDP wrapper's prefix comes off first, so that a DDP-saved
-    # distillation checkpoint ('module.architecture.') unwraps too.
-    for prefix in ('module.', 'architecture.'):
-        if own_keys.isdisjoint(state) and any(
-                k.startswith(prefix) for k in state):
-            state = OrderedDict((k[len(prefix):], v) for k, v in state.items()
-                                if k.startswith(prefix))
-    return dict(state)
-
-
-def resolve_checkpoint(path: str, key: str, owner: str) -> str:
-    """A checkpoint file, or a work dir whose ``last_checkpoint`` names one
-    (what MMEngine's CheckpointHook writes), so configs can point at a
-    teacher's work dir whatever its schedule length."""
-    if '://' in path or osp.isfile(path):
-        return path
-    if osp.isdir(path):
-        pointer = osp.join(path, 'last_checkpoint')
-        if not osp.isfile(pointer):
-            raise FEEDConfigError(
-                key, f'{path} is a directory without a last_checkpoint file: '
-                f'no trained checkpoint of {owner} there (train it first)')
-        with open(pointer) as f:
-            target = f.read().strip()
-        if not osp.isabs(target) and not osp.isfile(target):
-            target = osp.join(path, osp.basename(target))
-        if not osp.isfile(target):
-            raise FEEDConfigError(
-                key, f'{pointer} names {target}, which does not exist')
-        return target
-    raise FEEDConfigError(key, f'checkpoint file of {owner} not found: {path}')
-
-
-def load_teacher_weights(teacher: nn.Module, ckpt: str, name: str) -> None:
-    """Load a teacher checkpoint strictly, through MMEngine's checkpoint
-    loader (and so feed_mm's safe unpickling)."""
-    key = f'model.teachers.{name}.ckpt'
-    if not isinstance(ckpt, str):
-        raise FEEDConfigError(key, f'must be a path string, got {ckpt!r}')
-    ckpt = resolve_checkpoint(ckpt, key, f'teacher {name!r}')
-    checkpoint = CheckpointLoader.load_checkpoint(ckpt, map_location='cpu')
-    state = extract_model_state(checkpoint, teacher)
-    own = teacher.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    mismatched = sorted(
-        k for k in set(own) & set(state)
-        if hasattr(state[k], 'shape') and state[k].shape != own[k].shape)
-    if missing or unexpected or mismatched:
-        parts = []
-        for label, keys in (('missing keys', missing),
-                            ('unexpected keys', unexpected)):
-            if keys:
-                parts.append(f'{len(keys)} {label} ({", ".join(keys[:4])}'
-                             f'{", ..." if len(keys) > 4 else ""})')
-        for k in mismatched[:4]:
-            parts.append(f'shape of {k}: checkpoint '
-                         f'{tuple(state[k].shape)} vs model '
-                         f'{tuple(own[k].shape)}')
-        raise FEEDConfigError(
-            key, f'checkpoint {ckpt} does not match the model of teacher '
-            f'{name!r}: ' + '; '.join(parts))
-    teacher.load_state_dict(state, strict=True)
-
-
-def normalize_teachers(teachers: Any) -> 'OrderedDict[str, Dict[str, Any]]':
-    """Teachers as an ordered ``name -> options`` dict.
-
-    Accepts a dict ``name -> dict(model=..., ckpt=..., **options)`` or
-    ``name -> (model, ckpt[, options])``, or a list of those values (named
-    ``t0``, ``t1``, ... in order).
-    """
-    key = 'model.teachers'
-    if isinstance(teachers, (list, tuple)):
-        teachers = OrderedDict((f't{i}', spec) for i, spec in enumerate(teachers))
-    if not isinstance(teachers, Mapping):
-        raise FEEDConfigError(
-            key, 'must be a dict of teacher name -> dict(model=..., '
-            f'ckpt=...) or a list of those, got {type(teachers).__name__}')
-    if not teachers:
-        raise FEEDConfigError(key, 'FEED needs at least one teacher')
-    normalized: 'OrderedDict[str, Dict[str, Any]]' = OrderedDict()
-    for name, spec in teachers.items():
-        t_key = f'{key}.{name}'
-        if not isinstance(name, str) or not _TEACHER_NAME.match(name):
-            raise FEEDConfigError(
-                t_key, 'a teacher name must be an identifier (letters, '
-                'digits, underscores), as it names modules and loss terms')
-        if isinstance(spec, (list, tuple)):
-            if not 1 <= len(spec) <= 3 or (len(spec) == 3 and
-                                           not isinstance(spec[2], Mapping)):
-                raise FEEDConfigError(
-                    t_key, 'a teacher tuple is (model, ckpt) or (model, '
-                    f'ckpt, options_dict), got {spec!r}')
-            options = dict(spec[2]) if len(spec) == 3 else {}
-            options.update(model=spec[0],
-                           ckpt=spec[1] if len(spec) > 1 else None)
-        elif isinstance(spec, Mapping):
-            options = dict(spec)
-        else:
-            raise FEEDConfigError(
-                t_key, 'a teacher is dict(model=..., ckpt=...), got '
-                f'{type(spec).__name__}')
-        for option in options:
-            if option not in TEACHER_OPTION_KEYS:
-                raise FEEDConfigError(
-                    f'{t_key}.{option}', 'unknown teacher option (allowed: '
-                    f'{", ".join(TEACHER_OPTION_KEYS)})')
-        if 'model' not in options:
-            raise FEEDConfigError(f'{t_key}.model', 'is required')
-        normalized[name] = options
-    return normalized
-
-
-def build_distiller(cfg: Dict) -> FEEDDistiller:
-    """Build the distiller config, checking that it is a FEEDDistiller."""
-    if not isinstance(cfg, Mapping):
-        raise FEEDConfigError('model.distiller',
-                              f'expected a config dict, got {cfg!r}')
-    cfg = dict(cfg)
-    cfg.setdefault('type', 'FEEDDistiller')
-    try:
-        distiller = MODELS.build(in_razor_scope(cfg))
-    except FEEDConfigError:
-        raise
-    except Exception as err:
-        raise FEEDConfigError('model.distiller', str(err)) from err
-    if not isinstance(distiller, FEEDDistiller):
-        raise FEEDConfigError(
-            'model.distiller',
-            f'FEEDDistill needs a FEEDDistiller, got {type(distiller).__name__}')
-    return distiller
+from .teacher_forward import (StopForward, cast_floats, forward_teacher,
+                              parse_autocast, plan_teacher_forwards)
+from .teacher_spec import ModelSpec, build_model, build_teacher, parse_teachers
 
 
 @MODELS.register_module()
@@ -266,27 +71,22 @@ class FEEDDistill(BaseAlgorithm):
             input's dtype, so every loss is computed in full precision.
             Defaults to None (full precision).
         batch_teachers (bool): Run teachers of one architecture (same model
-            config, same recorded modules) as a single forward vmapped over
-            their stacked weights instead of one forward each. It needs
-            ``teacher_norm_eval=True`` and module recorders on the teachers;
-            it holds the activations of a group's teachers at once. Under
-            ``teacher_autocast`` a group runs wholly in that dtype (autocast
-            does not reach inside ``vmap``). ``vmap`` turns convolutions into
-            grouped ones, which were slower than sequential forwards on CPU
-            and on an H200 (docs/benchmark.md). Defaults to False.
+            config, same recorded modules) as one forward vmapped over their
+            stacked weights. Needs ``teacher_norm_eval=True`` and module
+            recorders; holds a group's activations at once; under
+            ``teacher_autocast`` a group runs wholly in that dtype. Slower
+            than sequential forwards on CPU and on an H200
+            (docs/benchmark.md). Defaults to False.
         channels_last (bool): Put student, translators, teachers and the
             training batches in ``channels_last`` memory format.
             Defaults to False.
         nonfinite_loss (str): When a training loss term is NaN or infinite:
-            ``'error'`` stops training with a
-            :class:`~feed_mm.utils.NonFiniteLossError` naming the term and
-            the iteration, before the optimizer step (the checkpoints saved
-            so far stay those of good iterations); ``'skip'`` logs a warning
-            and skips that optimizer step, leaving parameters, optimizer
-            state and norm statistics unchanged. The flags are read just
-            before the optimizer step, so the check never stalls a GPU
-            before the backward pass. Under DDP all processes agree.
-            Defaults to ``'error'``.
+            ``'error'`` raises a :class:`~feed_mm.utils.NonFiniteLossError`
+            naming the term and the iteration before the optimizer step;
+            ``'skip'`` logs a warning and skips that optimizer step
+            (parameters, optimizer state and norm statistics unchanged).
+            See :class:`.nonfinite_loss.NonFiniteLossGuard`. Defaults to
+            ``'error'``.
         data_preprocessor (dict, optional): Defaults to the student's.
         init_cfg (dict, optional): MMEngine init config.
     """
@@ -307,7 +107,7 @@ class FEEDDistill(BaseAlgorithm):
                  nonfinite_loss: str = 'error',
                  data_preprocessor: Optional[Union[Dict, nn.Module]] = None,
                  init_cfg: Optional[Dict] = None) -> None:
-        teacher_specs = normalize_teachers(teachers)
+        specs = parse_teachers(teachers)
         student = build_model(architecture, 'model.architecture')
         if isinstance(data_preprocessor, Mapping) and \
                 'type' not in data_preprocessor:
@@ -315,36 +115,15 @@ class FEEDDistill(BaseAlgorithm):
                 data_preprocessor, type='mmpretrain.ClsDataPreprocessor')
         super().__init__(student, data_preprocessor, init_cfg)
 
+        # 1. The frozen teachers, and the recorders of every model.
         self.teachers = nn.ModuleDict()
-        for name, spec in teacher_specs.items():
-            teacher = build_model(spec['model'], f'model.teachers.{name}.model')
-            # Same reason as MMRazor: inplace ops in a frozen teacher could
-            # overwrite a recorded feature map.
-            for module in teacher.modules():
-                if hasattr(module, 'inplace'):
-                    module.inplace = False
-            if spec.get('ckpt') is not None:
-                load_teacher_weights(teacher, spec['ckpt'], name)
-            else:
-                print_log(
-                    f'Teacher {name!r} has no checkpoint: it keeps its '
-                    'random initialisation.', logger='current',
-                    level=30)
-            # Runner.init_weights must not re-initialise loaded teachers.
-            teacher._is_init = True
-            for param in teacher.parameters():
-                param.requires_grad_(False)
-            self.teachers[name] = teacher
-        self.teacher_ckpts = {
-            name: spec.get('ckpt') for name, spec in teacher_specs.items()
-        }
+        for name, spec in specs.items():
+            self.teachers[name] = build_teacher(spec)
+        self.teacher_ckpts = {name: spec.ckpt for name, spec in specs.items()}
+        self.distiller = (distiller if isinstance(distiller, nn.Module) else
+                          build_distiller(distiller))
+        self.distiller.build_recorders(self.student, self.teachers, specs)
 
-        if not isinstance(distiller, nn.Module):
-            distiller = build_distiller(distiller)
-        self.distiller = distiller
-        self.distiller.build_recorders(
-            self.student, self.teachers,
-            {name: spec.get('feature') for name, spec in teacher_specs.items()})
         self.teacher_norm_eval = teacher_norm_eval
         self.student_trainable = student_trainable
         self.calculate_student_loss = calculate_student_loss
@@ -352,7 +131,6 @@ class FEEDDistill(BaseAlgorithm):
         # May be set by MMRazor's StopDistillHook.
         self.distillation_stopped = False
         self._loss_guard = NonFiniteLossGuard(self, nonfinite_loss)
-
         self._teacher_dtype = parse_autocast(teacher_autocast)
         for option, value in (('batch_teachers', batch_teachers),
                               ('channels_last', channels_last)):
@@ -363,28 +141,15 @@ class FEEDDistill(BaseAlgorithm):
             raise FEEDConfigError(
                 'model.batch_teachers', 'needs teacher_norm_eval=True: a '
                 'batched forward cannot update the teachers\' norm statistics')
-        self._taps: Dict[str, Optional[ModuleTap]] = {}
-        for name, teacher in self.teachers.items():
-            sources = self.distiller.module_sources(name)
-            # Without module sources (method/function recorders) a teacher
-            # runs its full loss forward, which cannot be stopped.
-            self._taps[name] = (
-                ModuleTap(teacher, sources, stop=teacher_early_stop)
-                if sources else None)
-        self._teacher_groups = self._group_teachers(
-            teacher_specs) if batch_teachers else [[name] for name in
-                                                   self.teachers]
-        self._batched = {
-            tuple(names): TeacherGroup(
-                [self.teachers[n] for n in names], self._taps[names[0]])
-            for names in self._teacher_groups if len(names) > 1
-        }
         self.channels_last = channels_last
+        self._taps, self._teacher_groups, self._batched = \
+            plan_teacher_forwards(self.teachers, specs,
+                                  self.distiller.module_sources,
+                                  teacher_early_stop, batch_teachers)
 
+        # 2. The dry run reads the feature shapes that size the translators.
         student_shape, teacher_shapes = self._dry_run(input_shape)
-        self.distiller.build_feed(
-            student_shape, teacher_shapes,
-            {name: spec for name, spec in teacher_specs.items()})
+        self.distiller.build_feed(student_shape, teacher_shapes, specs)
 
         self._register_state_dict_hook(self._drop_teacher_state)
         self._register_load_state_dict_pre_hook(self._fill_teacher_state)
@@ -406,31 +171,6 @@ class FEEDDistill(BaseAlgorithm):
         """Teacher names by forward: a group of several runs as one batched
         forward (``batch_teachers``), a single name runs alone."""
         return [list(names) for names in self._teacher_groups]
-
-    def _group_teachers(self, specs: Mapping[str, Dict[str, Any]]
-                        ) -> List[List[str]]:
-        """Group the teachers that one batched forward can run: the same
-        model (config, or structure for a built module), the same weight
-        shapes and the same module records."""
-        groups: Dict[tuple, List[str]] = {}
-        for name, teacher in self.teachers.items():
-            sources = self.distiller.module_sources(name, outputs_only=True)
-            if not sources:
-                key: tuple = (name, )
-            else:
-                model = specs[name]['model']
-                key = (repr(model) if isinstance(model, (str, Mapping)) else
-                       repr(teacher), type(teacher),
-                       tuple((k, tuple(v.shape), v.dtype)
-                             for k, v in teacher.state_dict().items()),
-                       tuple(sources))
-            groups.setdefault(key, []).append(name)
-        batched = [names for names in groups.values() if len(names) > 1]
-        if batched:
-            print_log(
-                'Teachers run as batched forwards: ' + '; '.join(
-                    ', '.join(names) for names in batched), logger='current')
-        return list(groups.values())
 
     # ------------------------------------------------------------------
     def _dry_run(self, input_shape: Sequence[int]
@@ -455,10 +195,12 @@ class FEEDDistill(BaseAlgorithm):
                 student_shape = self.distiller.feed_feature(None).shape
                 teacher_shapes = {}
                 for name in self.teachers:
-                    self._forward_teacher(name, dummy, None, probe=True)
+                    self._forward_teacher(
+                        name, dummy, None,
+                        partial(self._guarded, owner=f'teacher {name!r}'))
                     teacher_shapes[name] = self.distiller.feed_feature(
                         name).shape
-                self.distiller.check_distill_losses()
+                check_distill_losses(self.distiller)
         finally:
             self.distiller.clear_records()
             self.train(was_training)
@@ -466,6 +208,8 @@ class FEEDDistill(BaseAlgorithm):
 
     @staticmethod
     def _guarded(forward, owner: str):
+        """Run a dry-run forward; its failure is reported as a bad
+        ``input_shape`` (the dummy batch is the only input it had)."""
         try:
             return forward()
         except StopForward:
@@ -475,56 +219,7 @@ class FEEDDistill(BaseAlgorithm):
                 'model.input_shape', f'the dry run of {owner} failed on a '
                 f'dummy batch: {err}') from err
 
-    def _forward_teacher(self,
-                         name: str,
-                         inputs: torch.Tensor,
-                         data_samples: Optional[List[BaseDataElement]],
-                         probe: bool = False) -> None:
-        teacher = self.teachers[name]
-        tap = self._taps[name]
-        recorders = self.distiller.teacher_recorders[name]
-        with recorders, torch.no_grad(), teacher_autocast(
-                self._teacher_dtype, inputs.device):
-            if tap is not None or probe:
-
-                def forward():
-                    return teacher(inputs, mode='tensor')
-            else:
-
-                def forward():
-                    return teacher(inputs, data_samples, mode='loss')
-
-            if probe:
-                forward = (lambda f=forward: self._guarded(
-                    f, f'teacher {name!r}'))
-            if tap is not None:
-                with tap:
-                    forward()
-            else:
-                forward()
-        if self._teacher_dtype is not None:
-            for recorder in recorders.recorders.values():
-                recorder.data_buffer[:] = cast_floats(recorder.data_buffer,
-                                                      inputs.dtype)
-
-    def _run_teachers(self, inputs: torch.Tensor,
-                      data_samples: Optional[List[BaseDataElement]]) -> None:
-        """Fill every teacher's records for ``inputs``, one forward per
-        teacher or per batched group."""
-        for names in self._teacher_groups:
-            group = self._batched.get(tuple(names))
-            if group is None:
-                self._forward_teacher(names[0], inputs, data_samples)
-                continue
-            with torch.no_grad():
-                outputs = group(inputs, self._teacher_dtype)
-            for name, records in zip(names, outputs):
-                for recorder in self.distiller.teacher_recorders[
-                        name].recorders.values():
-                    recorder.reset_data_buffer()
-                    recorder.data_buffer.append(
-                        cast_floats(records[recorder.source], inputs.dtype))
-
+    # ------------------------------------------------------------------
     def loss(self,
              batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None
@@ -555,6 +250,55 @@ class FEEDDistill(BaseAlgorithm):
         self.distiller.clear_records()
         return losses
 
+    def _run_teachers(self, inputs: torch.Tensor,
+                      data_samples: Optional[List[BaseDataElement]]) -> None:
+        """Fill every teacher's records for ``inputs``, one forward per
+        teacher or per batched group."""
+        for names in self._teacher_groups:
+            group = self._batched.get(tuple(names))
+            if group is None:
+                self._forward_teacher(names[0], inputs, data_samples)
+                continue
+            with torch.no_grad():
+                outputs = group(inputs, self._teacher_dtype)
+            for name, records in zip(names, outputs):
+                for recorder in self.distiller.teacher_recorders[
+                        name].recorders.values():
+                    recorder.reset_data_buffer()
+                    recorder.data_buffer.append(
+                        cast_floats(records[recorder.source], inputs.dtype))
+
+    def _forward_teacher(self, name: str, inputs: torch.Tensor,
+                         data_samples: Optional[List[BaseDataElement]],
+                         guard: Optional[Callable] = None) -> None:
+        forward_teacher(self.teachers[name], inputs, data_samples,
+                        self.distiller.teacher_recorders[name],
+                        self._taps[name], self._teacher_dtype, guard)
+
+    def parse_losses(self, losses: Dict[str, torch.Tensor]
+                     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """MMEngine's loss parsing, then the ``nonfinite_loss`` check.
+
+        Both train steps call it between forward and backward: the model's
+        own and, under DDP, MMEngine's wrapper (which bypasses the model's
+        ``train_step``).
+        """
+        loss, log_vars = super().parse_losses(losses)
+        self._loss_guard.check(self, log_vars)
+        return loss, log_vars
+
+    def train(self, mode: bool = True) -> 'FEEDDistill':
+        """Set the student's mode; teachers stay in eval mode (their norm
+        layers follow ``mode`` only when ``teacher_norm_eval`` is False)."""
+        super().train(mode)
+        if hasattr(self, 'teachers'):
+            self.teachers.eval()
+            if mode and not self.teacher_norm_eval:
+                for module in self.teachers.modules():
+                    if isinstance(module, _BatchNorm):
+                        module.train()
+        return self
+
     @torch.no_grad()
     def feed_feature_pairs(self, inputs: torch.Tensor
                            ) -> Dict[str, Tuple[torch.Tensor, torch.Tensor]]:
@@ -580,30 +324,6 @@ class FEEDDistill(BaseAlgorithm):
             pairs[name] = (translated, teacher_feature)
         self.distiller.clear_records()
         return pairs
-
-    def train(self, mode: bool = True) -> 'FEEDDistill':
-        """Set the student's mode; teachers stay in eval mode (their norm
-        layers follow ``mode`` only when ``teacher_norm_eval`` is False)."""
-        super().train(mode)
-        if hasattr(self, 'teachers'):
-            self.teachers.eval()
-            if mode and not self.teacher_norm_eval:
-                for module in self.teachers.modules():
-                    if isinstance(module, _BatchNorm):
-                        module.train()
-        return self
-
-    def parse_losses(self, losses: Dict[str, torch.Tensor]
-                     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
-        """MMEngine's loss parsing, then the ``nonfinite_loss`` check.
-
-        Both train steps call it between forward and backward: the model's
-        own and, under DDP, MMEngine's wrapper (which bypasses the model's
-        ``train_step``).
-        """
-        loss, log_vars = super().parse_losses(losses)
-        self._loss_guard.check(self, log_vars)
-        return loss, log_vars
 
     # ------------------------------------------------------------------
     # Checkpoints hold the student and the translators only.

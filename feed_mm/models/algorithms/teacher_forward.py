@@ -1,14 +1,16 @@
 """How FEED runs its frozen teachers: stopped early, under autocast, and
 teachers of one architecture as a single batched (vmapped) forward."""
 from functools import partial
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from torch.func import functional_call, stack_module_state, vmap
 from torch.utils._pytree import tree_map
 
 from feed_mm.utils import FEEDConfigError
+from .teacher_spec import TeacherSpec
 
 AUTOCAST_DTYPES = {
     'bf16': torch.bfloat16,
@@ -180,3 +182,113 @@ class TeacherGroup:
             name: tree_map(lambda t, i=index: t[i], output)
             for name, output in zip(names, stacked)
         } for index in range(len(self.teachers))]
+
+
+def group_teachers(teachers: Mapping[str, nn.Module],
+                   specs: Mapping[str, TeacherSpec],
+                   output_sources: Callable[[str], Optional[List[str]]]
+                   ) -> List[List[str]]:
+    """Group the teachers that one batched forward can run: the same
+    model (config, or structure for a built module), the same weight
+    shapes and the same module records.
+
+    Args:
+        teachers (Mapping[str, nn.Module]): The built teachers by name.
+        specs (Mapping[str, TeacherSpec]): Their specs.
+        output_sources (Callable): ``name ->`` the module paths whose
+            outputs are recorded on that teacher, or None when a recorder
+            is not a module outputs recorder (such a teacher runs alone).
+    """
+    groups: Dict[tuple, List[str]] = {}
+    for name, teacher in teachers.items():
+        sources = output_sources(name)
+        if not sources:
+            key: tuple = (name, )
+        else:
+            model = specs[name].model
+            key = (repr(model) if isinstance(model, (str, Mapping)) else
+                   repr(teacher), type(teacher),
+                   tuple((k, tuple(v.shape), v.dtype)
+                         for k, v in teacher.state_dict().items()),
+                   tuple(sources))
+        groups.setdefault(key, []).append(name)
+    batched = [names for names in groups.values() if len(names) > 1]
+    if batched:
+        print_log(
+            'Teachers run as batched forwards: ' + '; '.join(
+                ', '.join(names) for names in batched), logger='current')
+    return list(groups.values())
+
+
+def plan_teacher_forwards(
+    teachers: Mapping[str, nn.Module], specs: Mapping[str, TeacherSpec],
+    module_sources: Callable[..., Optional[List[str]]], early_stop: bool,
+    batch_teachers: bool
+) -> Tuple[Dict[str, Optional[ModuleTap]], List[List[str]], Dict[
+        tuple, TeacherGroup]]:
+    """How each teacher runs: a tap on its recorded modules (that stops its
+    forward once they have run, with ``early_stop``), the forward groups and
+    the batched ones among them.
+
+    Args:
+        module_sources (Callable): The distiller's ``module_sources``.
+
+    Returns:
+        tuple: ``taps`` (name -> ModuleTap, or None when a recorder is not
+        a module recorder), ``groups`` (teacher names per forward) and
+        ``batched`` (names -> TeacherGroup, for groups of several).
+    """
+    taps: Dict[str, Optional[ModuleTap]] = {}
+    for name, teacher in teachers.items():
+        sources = module_sources(name)
+        # Without module sources (method/function recorders) a teacher
+        # runs its full loss forward, which cannot be stopped.
+        taps[name] = (ModuleTap(teacher, sources, stop=early_stop)
+                      if sources else None)
+    groups = group_teachers(
+        teachers, specs, lambda name: module_sources(
+            name, outputs_only=True)) if batch_teachers else [
+                [name] for name in teachers]
+    batched = {
+        tuple(names): TeacherGroup([teachers[n] for n in names],
+                                   taps[names[0]])
+        for names in groups if len(names) > 1
+    }
+    return taps, groups, batched
+
+
+def forward_teacher(teacher: nn.Module,
+                    inputs: torch.Tensor,
+                    data_samples: Optional[list],
+                    recorders: Any,
+                    tap: Optional[ModuleTap],
+                    dtype: Optional[torch.dtype],
+                    guard: Optional[Callable[[Callable[[], Any]], Any]] = None
+                    ) -> None:
+    """One frozen teacher's forward under its ``recorders``, without
+    gradients: ``mode='tensor'`` when a ``tap`` stops it (or under the dry
+    run's ``guard``), else the full ``loss`` forward that method recorders
+    may need. Under ``dtype`` (autocast) the records are cast back to the
+    inputs' dtype, so that every loss sees full-precision maps.
+    """
+    with recorders, torch.no_grad(), teacher_autocast(dtype, inputs.device):
+        if tap is not None or guard is not None:
+
+            def forward():
+                return teacher(inputs, mode='tensor')
+        else:
+
+            def forward():
+                return teacher(inputs, data_samples, mode='loss')
+
+        if guard is not None:
+            forward = partial(guard, forward)
+        if tap is not None:
+            with tap:
+                forward()
+        else:
+            forward()
+    if dtype is not None:
+        for recorder in recorders.recorders.values():
+            recorder.data_buffer[:] = cast_floats(recorder.data_buffer,
+                                                  inputs.dtype)

@@ -1,3 +1,3 @@
-from .feed_distiller import FEEDDistiller
+from .feed_distiller import FEEDDistiller, build_distiller
 
-__all__ = ['FEEDDistiller']
+__all__ = ['FEEDDistiller', 'build_distiller']

@@ -1,0 +1,256 @@
+"""FEED's teachers as configured: the ``teachers`` argument of
+:class:`FEEDDistill` parsed once into :class:`TeacherSpec` s, and the
+building of each teacher (model, checkpoint, freezing).
+
+A spec is what the config says about a teacher; the built model is kept
+apart (in ``FEEDDistill.teachers``), so that a spec stays plain data that
+can be compared, logged or stored with a checkpoint.
+"""
+import copy
+import os.path as osp
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional, Union
+
+import torch.nn as nn
+from mmengine.logging import print_log
+from mmengine.model import BaseModel
+from mmengine.runner.checkpoint import CheckpointLoader
+from mmrazor.registry import MODELS
+
+from feed_mm.utils import FEEDConfigError
+
+TEACHER_OPTION_KEYS = ('model', 'ckpt', 'feature', 'loss_weight', 'translator',
+                       'feed_loss')
+# A teacher's name becomes a module path and a loss key.
+_TEACHER_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+ModelSpec = Union[str, Dict, nn.Module]
+
+
+@dataclass
+class TeacherSpec:
+    """One teacher of FEED, as configured.
+
+    Args:
+        name (str): The teacher's name (``t0``, ``t1``, ... for a list).
+        model (dict | str | nn.Module): Its model, as :func:`build_model`
+            takes it.
+        ckpt (str, optional): Checkpoint file or work dir; None keeps a
+            random teacher.
+        feature (str | dict, optional): Feature location overriding the
+            distiller's ``teacher_feature``.
+        loss_weight (float): ``w_n`` of its FEED term (checked when the term
+            is built).
+        translator (dict, optional): Overrides of the distiller's
+            ``translator`` config.
+        feed_loss (dict, optional): Overrides of the distiller's
+            ``feed_loss`` config.
+    """
+    name: str
+    model: ModelSpec
+    ckpt: Optional[str] = None
+    feature: Optional[Union[str, Dict]] = None
+    loss_weight: Any = 1.0
+    translator: Optional[Dict] = None
+    feed_loss: Optional[Dict] = None
+
+    @property
+    def key(self) -> str:
+        """The config key of this teacher, for error messages."""
+        return f'model.teachers.{self.name}'
+
+
+def parse_teachers(teachers: Any) -> 'OrderedDict[str, TeacherSpec]':
+    """The ``teachers`` argument as ordered ``name -> TeacherSpec``.
+
+    Accepts a dict ``name -> dict(model=..., ckpt=..., **options)`` or
+    ``name -> (model, ckpt[, options])``, or a list of those values (named
+    ``t0``, ``t1``, ... in order).
+    """
+    key = 'model.teachers'
+    if isinstance(teachers, (list, tuple)):
+        teachers = OrderedDict((f't{i}', spec) for i, spec in enumerate(teachers))
+    if not isinstance(teachers, Mapping):
+        raise FEEDConfigError(
+            key, 'must be a dict of teacher name -> dict(model=..., '
+            f'ckpt=...) or a list of those, got {type(teachers).__name__}')
+    if not teachers:
+        raise FEEDConfigError(key, 'FEED needs at least one teacher')
+    specs: 'OrderedDict[str, TeacherSpec]' = OrderedDict()
+    for name, spec in teachers.items():
+        t_key = f'{key}.{name}'
+        if not isinstance(name, str) or not _TEACHER_NAME.match(name):
+            raise FEEDConfigError(
+                t_key, 'a teacher name must be an identifier (letters, '
+                'digits, underscores), as it names modules and loss terms')
+        if isinstance(spec, (list, tuple)):
+            if not 1 <= len(spec) <= 3 or (len(spec) == 3 and
+                                           not isinstance(spec[2], Mapping)):
+                raise FEEDConfigError(
+                    t_key, 'a teacher tuple is (model, ckpt) or (model, '
+                    f'ckpt, options_dict), got {spec!r}')
+            options = dict(spec[2]) if len(spec) == 3 else {}
+            options.update(model=spec[0],
+                           ckpt=spec[1] if len(spec) > 1 else None)
+        elif isinstance(spec, Mapping):
+            options = dict(spec)
+        else:
+            raise FEEDConfigError(
+                t_key, 'a teacher is dict(model=..., ckpt=...), got '
+                f'{type(spec).__name__}')
+        for option in options:
+            if option not in TEACHER_OPTION_KEYS:
+                raise FEEDConfigError(
+                    f'{t_key}.{option}', 'unknown teacher option (allowed: '
+                    f'{", ".join(TEACHER_OPTION_KEYS)})')
+        if 'model' not in options:
+            raise FEEDConfigError(f'{t_key}.model', 'is required')
+        specs[name] = TeacherSpec(name=name, **options)
+    return specs
+
+
+def build_teacher(spec: TeacherSpec) -> BaseModel:
+    """The frozen teacher of ``spec``: built, loaded from its checkpoint
+    (or left random, with a warning), without gradients."""
+    teacher = build_model(spec.model, f'{spec.key}.model')
+    # Same reason as MMRazor: inplace ops in a frozen teacher could
+    # overwrite a recorded feature map.
+    for module in teacher.modules():
+        if hasattr(module, 'inplace'):
+            module.inplace = False
+    if spec.ckpt is not None:
+        load_teacher_weights(teacher, spec.ckpt, spec.name)
+    else:
+        print_log(
+            f'Teacher {spec.name!r} has no checkpoint: it keeps its '
+            'random initialisation.', logger='current',
+            level=30)
+    # Runner.init_weights must not re-initialise loaded teachers.
+    teacher._is_init = True
+    for param in teacher.parameters():
+        param.requires_grad_(False)
+    return teacher
+
+
+def build_model(spec: ModelSpec, key: str) -> BaseModel:
+    """Build a student or teacher from a model dict, a built model, or a
+    ``'package::path/to/config.py'`` string (or ``dict(cfg_path=...)``).
+
+    A model dict whose type is not in MMRazor's registry is built in
+    MMPretrain's scope, so mmpretrain model dicts work unprefixed.
+    """
+    if isinstance(spec, nn.Module):
+        model = spec
+    else:
+        if isinstance(spec, str):
+            spec = dict(cfg_path=spec, pretrained=False)
+        if not isinstance(spec, Mapping):
+            raise FEEDConfigError(
+                key, 'expected a model config dict, a built model or a '
+                f"'package::config.py' path, got {type(spec).__name__}")
+        cfg = copy.deepcopy(dict(spec))
+        if 'cfg_path' not in cfg:
+            model_type = cfg.get('type')
+            if model_type is None:
+                raise FEEDConfigError(key, 'the model config has no type')
+            # The nested builds (backbone, head, ...) resolve their types in
+            # the default scope; a 'scope.Type' prefix alone does not switch
+            # it, so the model is built under its own scope instead.
+            if isinstance(model_type, str) and '_scope_' not in cfg:
+                scope, _, name = model_type.rpartition('.')
+                if scope:
+                    cfg.update(type=name, _scope_=scope)
+                else:
+                    cfg['_scope_'] = ('mmrazor' if MODELS.get(model_type)
+                                      else 'mmpretrain')
+        try:
+            model = MODELS.build(cfg)
+        except FEEDConfigError:
+            raise
+        except Exception as err:  # the registry wraps all build errors
+            raise FEEDConfigError(key, f'cannot build the model: {err}') \
+                from err
+    if not isinstance(model, BaseModel):
+        raise FEEDConfigError(
+            key, 'expected an MMEngine BaseModel (e.g. an mmpretrain '
+            f'ImageClassifier), got {type(model).__name__}')
+    return model
+
+
+def load_teacher_weights(teacher: nn.Module, ckpt: str, name: str) -> None:
+    """Load a teacher checkpoint strictly, through MMEngine's checkpoint
+    loader (and so feed_mm's safe unpickling)."""
+    key = f'model.teachers.{name}.ckpt'
+    if not isinstance(ckpt, str):
+        raise FEEDConfigError(key, f'must be a path string, got {ckpt!r}')
+    ckpt = resolve_checkpoint(ckpt, key, f'teacher {name!r}')
+    checkpoint = CheckpointLoader.load_checkpoint(ckpt, map_location='cpu')
+    state = extract_model_state(checkpoint, teacher)
+    own = teacher.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    mismatched = sorted(
+        k for k in set(own) & set(state)
+        if hasattr(state[k], 'shape') and state[k].shape != own[k].shape)
+    if missing or unexpected or mismatched:
+        parts = []
+        for label, keys in (('missing keys', missing),
+                            ('unexpected keys', unexpected)):
+            if keys:
+                parts.append(f'{len(keys)} {label} ({", ".join(keys[:4])}'
+                             f'{", ..." if len(keys) > 4 else ""})')
+        for k in mismatched[:4]:
+            parts.append(f'shape of {k}: checkpoint '
+                         f'{tuple(state[k].shape)} vs model '
+                         f'{tuple(own[k].shape)}')
+        raise FEEDConfigError(
+            key, f'checkpoint {ckpt} does not match the model of teacher '
+            f'{name!r}: ' + '; '.join(parts))
+    teacher.load_state_dict(state, strict=True)
+
+
+def resolve_checkpoint(path: str, key: str, owner: str) -> str:
+    """A checkpoint file, or a work dir whose ``last_checkpoint`` names one
+    (what MMEngine's CheckpointHook writes), so configs can point at a
+    teacher's work dir whatever its schedule length."""
+    if '://' in path or osp.isfile(path):
+        return path
+    if osp.isdir(path):
+        pointer = osp.join(path, 'last_checkpoint')
+        if not osp.isfile(pointer):
+            raise FEEDConfigError(
+                key, f'{path} is a directory without a last_checkpoint file: '
+                f'no trained checkpoint of {owner} there (train it first)')
+        with open(pointer) as f:
+            target = f.read().strip()
+        if not osp.isabs(target) and not osp.isfile(target):
+            target = osp.join(path, osp.basename(target))
+        if not osp.isfile(target):
+            raise FEEDConfigError(
+                key, f'{pointer} names {target}, which does not exist')
+        return target
+    raise FEEDConfigError(key, f'checkpoint file of {owner} not found: {path}')
+
+
+def extract_model_state(checkpoint: Any, model: nn.Module) -> Dict:
+    """The weights of ``model`` in an mmengine/mmpretrain/FEED checkpoint.
+
+    A FEED or MMRazor distillation checkpoint stores the student under
+    ``architecture.``; a DDP-saved one under ``module.``. Both are unwrapped
+    so that a trained student (e.g. an earlier sFEED generation) can be a
+    teacher.
+    """
+    state = checkpoint.get('state_dict', checkpoint) if isinstance(
+        checkpoint, Mapping) else checkpoint
+    if not isinstance(state, Mapping):
+        return {}
+    own_keys = set(model.state_dict())
+    # The DDP wrapper's prefix comes off first, so that a DDP-saved
+    # distillation checkpoint ('module.architecture.') unwraps too.
+    for prefix in ('module.', 'architecture.'):
+        if own_keys.isdisjoint(state) and any(
+                k.startswith(prefix) for k in state):
+            state = OrderedDict((k[len(prefix):], v) for k, v in state.items()
+                                if k.startswith(prefix))
+    return dict(state)
