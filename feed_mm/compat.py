@@ -1,4 +1,5 @@
-"""Shims that let mmrazor 1.0.0 import on the torch it meets.
+"""Shims that let mmrazor 1.0.0 and mmengine 0.10 work on the stack they
+meet.
 
 mmrazor 1.0.0 was written against torch 1.13; every module under
 ``mmrazor.models`` imports its quantization backend config, which uses names
@@ -7,9 +8,19 @@ such name, and only when it is missing, so on a torch that still has it the
 shim is a no-op. Nothing here touches quantization behaviour that feed_mm
 relies on: the names only have to exist for the distillation modules to
 import.
+
+mmengine 0.10 finds the files of ``package::path`` config paths (``_base_``,
+``cfg_path``, ``mmengine.hub.get_config``/``get_model``) through
+``pkg_resources``, which setuptools >= 81 no longer ships.
+:func:`_shim_package_utils` gives mmengine the same lookups on
+``importlib.metadata`` where ``pkg_resources`` is missing.
 """
 import importlib
-from typing import List
+import importlib.metadata
+import importlib.util
+import os.path as osp
+import sys
+from typing import List, Optional
 
 
 __all__ = ['apply_compat_shims', 'applied_shims', 'check_mmcv']
@@ -87,6 +98,116 @@ def _shim_backend_config() -> None:
             _applied.append(f'BackendPatternConfig.{setter}')
 
 
+def _has_pkg_resources() -> bool:
+    """Whether ``import pkg_resources`` would succeed, without importing it
+    (slow, and deprecated: it warns on import in setuptools >= 67)."""
+    if 'pkg_resources' in sys.modules:
+        return sys.modules['pkg_resources'] is not None
+    return importlib.util.find_spec('pkg_resources') is not None
+
+
+def _distribution(package: str) -> Optional[importlib.metadata.Distribution]:
+    try:
+        return importlib.metadata.distribution(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _is_installed(package: str) -> bool:
+    """``mmengine.utils.is_installed`` on ``importlib.metadata``: a
+    distribution of that name, or else an importable (non-namespace) module,
+    as the original accepts packages found on ``PYTHONPATH``."""
+    if _distribution(package) is not None:
+        return True
+    spec = importlib.util.find_spec(package)
+    return spec is not None and spec.origin is not None
+
+
+def _package2module(package: str) -> str:
+    """``mmengine.utils.package_utils.package2module``: the first top-level
+    module of a distribution (``mmsegmentation`` -> ``mmseg``)."""
+    dist = _distribution(package)
+    top_level = dist.read_text('top_level.txt') if dist is not None else None
+    if not top_level or not top_level.split():
+        raise ValueError(f'can not infer the module name of {package}')
+    return top_level.split()[0]
+
+
+def _get_installed_path(package: str) -> str:
+    """``mmengine.utils.get_installed_path`` on ``importlib.metadata``: the
+    directory of the package's top-level module.
+
+    The module is located with ``importlib.util.find_spec`` (the copy that
+    ``import`` would load), so editable installs, whose files are not under
+    the distribution's site-packages location, resolve too.
+
+    Raises:
+        importlib.metadata.PackageNotFoundError: Neither a distribution nor
+            a module of that name exists.
+        RuntimeError: The module is a namespace package (no single
+            directory), as in mmengine.
+    """
+    dist = _distribution(package)
+    module = package
+    if importlib.util.find_spec(package) is None and dist is not None:
+        module = _package2module(package)
+    spec = importlib.util.find_spec(module)
+    if spec is None:
+        if dist is None:
+            raise importlib.metadata.PackageNotFoundError(package)
+        return osp.join(str(dist.locate_file('')), module)
+    if spec.origin is None:
+        raise RuntimeError(
+            f'{package} is a namespace package, which is invalid for '
+            '`get_install_path`')
+    return osp.dirname(spec.origin)
+
+
+# The modules that bound mmengine's package helpers by name at import time
+# (`from mmengine.utils import get_installed_path, ...`): each binding is
+# replaced, not only the definition in package_utils.
+_PACKAGE_UTILS_USERS = ('mmengine.utils.package_utils', 'mmengine.utils',
+                        'mmengine.config.config', 'mmengine.hub.hub')
+_PACKAGE_UTILS_SHIMS = {
+    'is_installed': _is_installed,
+    'get_installed_path': _get_installed_path,
+    'package2module': _package2module,
+}
+
+
+def _shim_package_utils() -> None:
+    """Resolve mmengine's ``package::path`` config paths without
+    ``pkg_resources``; a no-op where it can be imported (mmengine's own
+    functions then work as they are)."""
+    if _has_pkg_resources():
+        return
+    try:
+        package_utils = importlib.import_module('mmengine.utils.package_utils')
+    except ImportError:
+        return
+    originals = {
+        name: getattr(package_utils, name, None)
+        for name in _PACKAGE_UTILS_SHIMS
+    }
+    # All imported before any is patched, so that a module importing
+    # another one's binding gets mmengine's function and is patched too.
+    modules = []
+    for module_name in _PACKAGE_UTILS_USERS:
+        try:
+            modules.append(importlib.import_module(module_name))
+        except ImportError:
+            continue
+    for module in modules:
+        for name, shim in _PACKAGE_UTILS_SHIMS.items():
+            # Only mmengine's own function is replaced: a binding someone
+            # else patched stays theirs.
+            current = getattr(module, name, None)
+            if current is not None and current is originals[name] \
+                    and current is not shim:
+                setattr(module, name, shim)
+                _applied.append(f'{module.__name__}.{name}')
+
+
 def check_mmcv() -> None:
     """mmcv has no install requirement in feed_mm (see setup.py); say what
     to install instead of failing deep inside mmrazor's import."""
@@ -99,14 +220,16 @@ def check_mmcv() -> None:
 
 
 def apply_compat_shims() -> List[str]:
-    """Install the shims that the running torch needs; idempotent.
+    """Install the shims that the running torch and setuptools need;
+    idempotent.
 
     Returns:
-        list[str]: The names restored so far (empty on a torch that needs
-        none).
+        list[str]: The names restored or replaced so far (empty on a stack
+        that needs none).
     """
     _shim_fuser_method_mappings()
     _shim_backend_config()
+    _shim_package_utils()
     return list(_applied)
 
 

@@ -8,7 +8,7 @@ from typing import Callable, Optional
 
 from mmengine.config import Config, DictAction
 
-from feed_mm.utils import FEEDConfigError
+from feed_mm.utils import FEEDConfigError, resolve_config
 
 DEBUG_ENV = 'FEED_MM_DEBUG'
 
@@ -53,7 +53,9 @@ def load_config(config: str, work_dir: Optional[str],
     """Read a config file and apply the usual overrides.
 
     Args:
-        config (str): Path of the config file.
+        config (str): Path of the config file: relative to the working
+            directory, or one of feed_mm's configs from anywhere (see
+            :func:`feed_mm.utils.resolve_config`).
         work_dir (str, optional): ``--work-dir``; defaults to
             ``./work_dirs/<config name>`` when the config sets none.
         cfg_options (dict, optional): ``--cfg-options`` key=value overrides.
@@ -65,9 +67,7 @@ def load_config(config: str, work_dir: Optional[str],
     Returns:
         Config: The merged config.
     """
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file not found: {config}')
-    cfg = Config.fromfile(config)
+    cfg = Config.fromfile(resolve_config(config))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.launcher = launcher

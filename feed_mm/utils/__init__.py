@@ -2,6 +2,7 @@ from .atomic_io import atomic_open, install_atomic_local_writes
 from .checkpoint import (CorruptCheckpointError, UnsafeCheckpointError,
                          install_safe_checkpoint_loader, safe_load,
                          trust_checkpoint)
+from .configs import config_root, install_feed_mm_scope, resolve_config
 from .errors import (DatasetCheckError, FEEDConfigError, NonFiniteLossError,
                      loss_weight_value)
 
@@ -10,5 +11,6 @@ __all__ = [
     'loss_weight_value',
     'CorruptCheckpointError', 'UnsafeCheckpointError',
     'install_safe_checkpoint_loader', 'install_atomic_local_writes',
-    'atomic_open', 'safe_load', 'trust_checkpoint'
+    'atomic_open', 'safe_load', 'trust_checkpoint', 'config_root',
+    'install_feed_mm_scope', 'resolve_config'
 ]

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from mmengine.config import Config
 
-from feed_mm.utils import FEEDConfigError
+from feed_mm.utils import FEEDConfigError, resolve_config
 
 PROTOCOL_KEYS = ('title', 'metric', 'seeds', 'seed_base', 'teachers',
                  'settings', 'baselines', 'cfg_options', 'student_cfg_options',
@@ -213,10 +213,9 @@ def parse_protocol(spec: Mapping, name: str) -> Protocol:
 
 
 def load_protocol(path: str) -> Protocol:
-    """Read the ``protocol`` field of a zoo config file."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'zoo protocol file not found: {path}')
-    cfg = Config.fromfile(path)
+    """Read the ``protocol`` field of a zoo config file (from any working
+    directory: see :func:`feed_mm.utils.resolve_config`)."""
+    cfg = Config.fromfile(resolve_config(path))
     if 'protocol' not in cfg:
         raise FEEDConfigError(
             'protocol', f'{path} has no `protocol` field: a zoo config '
