@@ -46,3 +46,38 @@ def test_readme_digits_rows_match_the_demo_results():
     assert abs(top1['Top 1 Accuracy'] -
                statistics.mean(r['top1'] for r in results['runs']['pfeed3'])
                ) < 0.006
+
+
+def test_readme_fmnist_tables_match_the_results_files():
+    """The Fashion-MNIST section is the zoo runner's report of the
+    committed results file, row for row, and the reconstruction-error
+    table is the committed one."""
+    from feed_mm.zoo.report import format_report
+    with open(osp.join(FEED, 'results', 'fmnist_cpu.json')) as f:
+        results = json.load(f)
+    readme = open(osp.join(FEED, 'README.md')).read()
+    rows = [line for line in format_report(results).splitlines()
+            if line.startswith('| ')]
+    assert len(rows) == 2 + 1 + len(results['settings'])
+    for row in rows:
+        assert row in readme, row
+    by_name = {s['name']: s for s in results['settings']}
+    for name in ('student', 'ft', 'pfeed2', 'pfeed3', 'kd3', 'pfeed3_kd'):
+        assert len(by_name[name]['seeds']) >= 5, name
+        assert by_name[name]['test']['mean'] == statistics.mean(
+            s['test'] for s in by_name[name]['seeds'])
+    for g in (1, 2, 3):
+        assert len(by_name[f'sfeed_g{g}']['seeds']) >= 3
+    recon = open(osp.join(FEED, 'results',
+                          'fmnist_cpu_reconstruction_error.md')).read()
+    for row in recon.strip().splitlines():
+        assert row in readme, row
+    with open(osp.join(FEED, 'metafile.yml')) as f:
+        meta = {m['Name']: m for m in yaml.safe_load(f)['Models']}
+    for name, setting in (('ft_resnet20_resnet20_fmnist', 'ft'),
+                          ('pfeed_resnet20_2xresnet20_fmnist', 'pfeed2'),
+                          ('pfeed_resnet20_3xresnet20_fmnist', 'pfeed3'),
+                          ('pfeed_kd_resnet20_3xresnet20_fmnist',
+                           'pfeed3_kd')):
+        top1 = meta[name]['Results'][0]['Metrics']['Top 1 Accuracy']
+        assert abs(top1 - by_name[setting]['test']['mean']) < 0.006, name
