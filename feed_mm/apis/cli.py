@@ -151,3 +151,15 @@ def run_cli(main: Callable[[], None]) -> None:
         print(f'error: {message}\n(set {DEBUG_ENV}=1 to see the traceback)',
               file=sys.stderr)
         sys.exit(2)
+    finally:
+        _close_process_group()
+
+
+def _close_process_group() -> None:
+    """End a distributed run's process group before the interpreter exits:
+    a gloo group left to the exit handlers can abort the process
+    (``terminate called without an active exception``) after a run that
+    succeeded."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
