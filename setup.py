@@ -1,7 +1,30 @@
 import os.path as osp
+import shutil
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = osp.dirname(osp.abspath(__file__))
+# Shipped inside the package, where MMPretrain ships its own, so that an
+# installed feed_mm resolves `feed_mm::` config paths and runs its tools.
+MIM_DIRS = ('configs', 'tools')
+
+
+class BuildPyWithMim(build_py):
+    """``build_py`` that also copies ``configs/`` and ``tools/`` into
+    ``feed_mm/.mim/`` of a built package. An editable install reads them from
+    the checkout instead (``feed_mm.utils.configs.config_root``)."""
+
+    def run(self) -> None:
+        super().run()
+        if getattr(self, 'editable_mode', False):
+            return
+        for name in MIM_DIRS:
+            target = osp.join(self.build_lib, 'feed_mm', '.mim', name)
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(
+                osp.join(HERE, name), target,
+                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
 
 
 def read_requirements(name: str) -> list:
@@ -39,5 +62,6 @@ setup(
         'tests': read_requirements('tests.txt'),
     },
     license='Apache License 2.0',
+    cmdclass={'build_py': BuildPyWithMim},
     zip_safe=False,
 )
