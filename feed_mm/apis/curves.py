@@ -20,8 +20,10 @@ def find_scalar_logs(path: str) -> List[str]:
     return found
 
 
-def read_series(files: List[str]) -> Tuple[Series, Series]:
-    """Loss series by iteration and metric series by epoch, concatenated
+def read_series(files: List[str],
+                loss_step: str = 'iter') -> Tuple[Series, Series]:
+    """Loss series by iteration (``loss_step='epoch'``: by the epoch each
+    logged iteration belongs to) and metric series by epoch, concatenated
     over the files (a resumed run writes one file per start)."""
     losses: Dict[str, List[Tuple[int, float]]] = {}
     metrics: Dict[str, List[Tuple[int, float]]] = {}
@@ -32,7 +34,7 @@ def read_series(files: List[str]) -> Tuple[Series, Series]:
                 is_train = 'lr' in record or any(
                     k.startswith('loss') or '.loss' in k for k in record)
                 target = losses if is_train else metrics
-                step = record.get('iter', record.get('step', 0)) \
+                step = record.get(loss_step, record.get('step', 0)) \
                     if is_train else record.get('step', 0)
                 for key, value in record.items():
                     if not isinstance(value, (int, float)):

@@ -132,28 +132,44 @@ def format_report(results: Dict[str, Any]) -> str:
 
 
 def plot_curves(results: Dict[str, Any], out_file: str) -> None:
-    """The validation metric of every student run by epoch (one colour per
-    setting), from the runs' MMEngine scalar logs, as a PNG: whether a
-    schedule learns from its first epochs shows here."""
+    """Every student run by epoch (one colour per setting), from the runs'
+    MMEngine scalar logs, as a PNG: its task loss (mean of the logged
+    iterations of each epoch) and its validation metric. Whether a schedule
+    learns from its first epochs shows here, also for runs validated only
+    at their end."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     metric = results['metric']
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
     for colour, entry in enumerate(results['settings']):
         for i, seed in enumerate(entry['seeds']):
             try:
-                _, metrics = read_series(find_scalar_logs(seed['work_dir']))
+                losses, metrics = read_series(
+                    find_scalar_logs(seed['work_dir']), loss_step='epoch')
             except FileNotFoundError:
                 continue
-            points = metrics.get(metric, [])
-            if points:
-                epochs, values = zip(*points)
-                ax.plot(epochs, values, marker='.', color=f'C{colour}',
-                        alpha=0.8, label=entry['label'] if i == 0 else None)
-    ax.set(xlabel='epoch', ylabel=f'val {metric}', title=results['title'])
-    ax.title.set_fontsize(9)
-    ax.legend(fontsize=8)
+            label = entry['label'] if i == 0 else None
+            # FEED runs log the student's task loss apart from the
+            # distillation terms; a plain run's task loss is its `loss`.
+            task_loss = losses.get('student.loss') or losses.get('loss', [])
+            for ax, points in ((loss_ax, _epoch_means(task_loss)),
+                               (metric_ax, metrics.get(metric, []))):
+                if points:
+                    epochs, values = zip(*points)
+                    ax.plot(epochs, values, marker='.', color=f'C{colour}',
+                            alpha=0.8, label=label)
+    loss_ax.set(xlabel='epoch', ylabel='student task loss (train)')
+    metric_ax.set(xlabel='epoch', ylabel=f'val {metric}')
+    fig.suptitle(results['title'], fontsize=9)
+    metric_ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out_file, dpi=100)
     plt.close(fig)
+
+
+def _epoch_means(points: List[Tuple[int, float]]) -> List[Tuple[int, float]]:
+    by_epoch: Dict[int, List[float]] = {}
+    for epoch, value in points:
+        by_epoch.setdefault(epoch, []).append(value)
+    return [(e, sum(v) / len(v)) for e, v in sorted(by_epoch.items())]
