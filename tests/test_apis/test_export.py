@@ -23,7 +23,9 @@ def feed_checkpoint(tmp_path_factory):
         dict(
             type='FEEDDistill',
             architecture=cfg.model,
-            teachers=dict(t0=dict(model=cfg.model), t1=dict(model=cfg.model)),
+            teachers=dict(t0=dict(model=cfg.model, ckpt=None),
+                          t1=dict(model=cfg.model, ckpt=None)),
+            allow_random_teachers=True,
             data_preprocessor=cfg.data_preprocessor))
     # Train-mode steps so BN statistics differ from a fresh model.
     optimizer = torch.optim.SGD(algo.parameters(), lr=0.05)

@@ -48,7 +48,8 @@ def build_feed(teachers=None, distiller=None, architecture=None, **kwargs):
         architecture=architecture or classifier(8),
         teachers=two_teachers() if teachers is None else teachers,
         distiller=dict(type='FEEDDistiller', **(distiller or {})),
-        data_preprocessor=PREPROCESSOR)
+        data_preprocessor=PREPROCESSOR,
+        allow_random_teachers=True)
     cfg.update(kwargs)
     return build_razor_model(cfg)
 

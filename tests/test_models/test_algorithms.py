@@ -418,7 +418,8 @@ def test_built_modules_are_accepted():
     student = build_classifier(classifier(8))
     teacher = build_classifier(classifier(16))
     algo = build_feed(
-        architecture=student, teachers=dict(t0=dict(model=teacher)))
+        architecture=student,
+        teachers=dict(t0=dict(model=teacher, ckpt=None)))
     assert algo.student is student
     assert algo.teachers['t0'] is teacher
     assert all(not p.requires_grad for p in teacher.parameters())
