@@ -190,7 +190,7 @@ def check_teacher_record(recorded: Optional[Mapping[str, Any]],
     source = f'checkpoint {checkpoint}' if checkpoint else 'the checkpoint'
     if recorded is None:
         print_log(
-            f'{source} holds no record of its teachers (saved before '
+            f'{source.capitalize()} holds no record of its teachers (saved before '
             'feed_mm recorded teacher fingerprints): cannot check that the '
             'configured teachers are those it was trained with.',
             logger='current', level=logging.WARNING)
@@ -204,7 +204,7 @@ def check_teacher_record(recorded: Optional[Mapping[str, Any]],
                    for name, text in differences.items()))
     if mode == 'warn':
         print_log(
-            f'{message}. Continuing (model.teacher_mismatch=\'warn\'): the '
+            f'{message[0].upper()}{message[1:]}. Continuing (model.teacher_mismatch=\'warn\'): the '
             'rest of the run learns from the configured teachers.',
             logger='current', level=logging.WARNING)
         return list(differences)
