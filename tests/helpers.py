@@ -27,20 +27,43 @@ def run_tool(*args, env=None, timeout=300) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
+def parse_cfg_options(options) -> dict:
+    """``--cfg-options`` key=value strings as the tools parse them."""
+    from mmengine.config import DictAction
+    parsed = argparse.Namespace()
+    DictAction(option_strings=[], dest='cfg')(None, parsed, list(options))
+    return parsed.cfg
+
+
 def train_in_process(config: str, work_dir: str, options=()) -> str:
     """Train a config through the MMEngine runner in this process; returns
     the work dir."""
     import feed_mm  # noqa: F401
-    from mmengine.config import DictAction
     from mmengine.runner import Runner
 
     from feed_mm.apis import load_config
-    parsed = argparse.Namespace()
-    DictAction(option_strings=[], dest='cfg')(None, parsed,
-                                             list(TINY) + list(options))
-    cfg = load_config(osp.join(REPO, config), work_dir, parsed.cfg, 'none')
+    cfg = load_config(osp.join(REPO, config), work_dir,
+                      parse_cfg_options(list(TINY) + list(options)), 'none')
     Runner.from_cfg(cfg).train()
     return work_dir
+
+
+def snapshot_files(directory: str) -> dict:
+    """Every file and folder under ``directory`` with each file's content
+    hash, size and modification time: equal snapshots mean nothing there
+    was written, added or removed."""
+    import hashlib
+    state = {}
+    for root, dirs, files in os.walk(directory):
+        for name in dirs:
+            state[osp.join(root, name)] = 'dir'
+        for name in files:
+            path = osp.join(root, name)
+            with open(path, 'rb') as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            stat = os.stat(path)
+            state[path] = (digest, stat.st_size, stat.st_mtime_ns)
+    return state
 
 
 def build_razor_model(cfg: dict):

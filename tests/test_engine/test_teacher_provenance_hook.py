@@ -1,7 +1,6 @@
 """A FEED run's teachers in its checkpoints, checked on --resume and
 load_from through tools/train.py (TeacherProvenanceHook and the check
 before the runner starts)."""
-import hashlib
 import os
 import os.path as osp
 import shutil
@@ -10,7 +9,7 @@ import pytest
 import torch
 
 from feed_mm.models.algorithms.teacher_provenance import file_fingerprint
-from tests.helpers import TINY, run_tool, train_in_process
+from tests.helpers import TINY, run_tool, snapshot_files, train_in_process
 
 FT = 'configs/feed/ft_resnet20_resnet20_digits.py'
 
@@ -37,21 +36,6 @@ def _resume(work_dir, teacher, *options):
                     f'model.teachers.t0.ckpt={teacher}', *options)
 
 
-def _snapshot(directory):
-    """Every file and folder under ``directory``: bytes, size and mtime."""
-    state = {}
-    for root, dirs, files in os.walk(directory):
-        for name in dirs:
-            state[osp.join(root, name)] = 'dir'
-        for name in files:
-            path = osp.join(root, name)
-            with open(path, 'rb') as f:
-                digest = hashlib.sha256(f.read()).hexdigest()
-            stat = os.stat(path)
-            state[path] = (digest, stat.st_size, stat.st_mtime_ns)
-    return state
-
-
 def _meta(checkpoint):
     return torch.load(checkpoint, map_location='cpu',
                       weights_only=False)['meta']
@@ -71,7 +55,7 @@ def test_resume_with_a_replaced_teacher_refuses_and_touches_nothing(
     _replace_teacher(teacher, digits_teachers)
     now = file_fingerprint(teacher)['sha256']
     assert now != recorded
-    before = _snapshot(osp.dirname(work_dir))
+    before = snapshot_files(osp.dirname(work_dir))
 
     result = _resume(work_dir, teacher)
 
@@ -83,7 +67,7 @@ def test_resume_with_a_replaced_teacher_refuses_and_touches_nothing(
                  recorded, now, "model.teacher_mismatch='warn'",
                  osp.join(work_dir, 'epoch_1.pth')):
         assert text in errors[0], text
-    assert _snapshot(osp.dirname(work_dir)) == before
+    assert snapshot_files(osp.dirname(work_dir)) == before
 
 
 def test_load_from_with_a_replaced_teacher_refuses(trained, digits_teachers,
