@@ -4,6 +4,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+from contextlib import contextmanager
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # Tiny schedules for integration tests: a few iterations on a slice of the
@@ -46,6 +47,16 @@ def train_in_process(config: str, work_dir: str, options=()) -> str:
                       parse_cfg_options(list(TINY) + list(options)), 'none')
     Runner.from_cfg(cfg).train()
     return work_dir
+
+
+@contextmanager
+def default_scope_kept():
+    """MMEngine's default scope as it was before the block: a FEED runner
+    makes 'mmrazor' the current scope, in which later builds of MMPretrain
+    types in the same process would not be found."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        yield
 
 
 def snapshot_files(directory: str) -> dict:

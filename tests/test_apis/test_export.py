@@ -10,7 +10,8 @@ from mmengine.config import Config
 
 import feed_mm  # noqa: F401
 from feed_mm.apis import export_student
-from tests.helpers import REPO, build_razor_model, run_tool, train_in_process
+from tests.helpers import (REPO, build_razor_model, default_scope_kept,
+                           run_tool, train_in_process)
 
 PLAIN_CONFIG = osp.join(REPO, 'configs/teachers/digits_resnet20_s0.py')
 
@@ -125,9 +126,10 @@ def test_exported_student_records_its_provenance(digits_teachers, tmp_path):
     teachers' fingerprints, the FEED config's name and its source."""
     from feed_mm.models.algorithms.teacher_provenance import file_fingerprint
     config = 'configs/feed/ft_resnet20_resnet20_digits.py'
-    work_dir = train_in_process(
-        config, str(tmp_path / 'feed'),
-        [f'model.teachers.t0.ckpt={digits_teachers[0]}'])
+    with default_scope_kept():
+        work_dir = train_in_process(
+            config, str(tmp_path / 'feed'),
+            [f'model.teachers.t0.ckpt={digits_teachers[0]}'])
     source = osp.join(work_dir, 'epoch_1.pth')
     out = tmp_path / 'student.pth'
     result = run_tool('tools/convert_to_student.py', source, str(out))

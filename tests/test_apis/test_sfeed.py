@@ -10,8 +10,8 @@ import time
 import pytest
 import torch
 
-from tests.helpers import (REPO, TINY, parse_cfg_options, run_tool,
-                           snapshot_files)
+from tests.helpers import (REPO, TINY, default_scope_kept, parse_cfg_options,
+                           run_tool, snapshot_files)
 
 CONFIG = 'configs/feed/ft_resnet20_resnet20_digits.py'
 OPTIONS = [o for o in TINY if not o.startswith('train_cfg.max_epochs')] + [
@@ -133,7 +133,8 @@ def test_sfeed_refuses_a_changed_earlier_generation(tmp_path):
     work_dir = str(tmp_path / 'sfeed')
     options = parse_cfg_options(TINY)
     cfg = load_config(osp.join(REPO, CONFIG), work_dir, options, 'none')
-    results = run_sfeed(cfg, 2, work_dir, console=RunConsole())
+    with default_scope_kept():
+        results = run_sfeed(cfg, 2, work_dir, console=RunConsole())
     gen0_ckpt = osp.join(work_dir, 'gen_0', 'epoch_1.pth')
     original = file_fingerprint(gen0_ckpt)
     assert results[1]['teacher_fingerprints'] == dict(gen0=original)

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from feed_mm.models.algorithms.teacher_provenance import file_fingerprint
-from tests.helpers import TINY, run_tool, snapshot_files, train_in_process
+from tests.helpers import (TINY, default_scope_kept, run_tool, snapshot_files,
+                           train_in_process)
 
 FT = 'configs/feed/ft_resnet20_resnet20_digits.py'
 
@@ -20,8 +21,9 @@ def trained(digits_teachers, tmp_path):
     the first digits teacher); returns ``(work_dir, teacher)``."""
     teacher = str(tmp_path / 'teacher.pth')
     shutil.copy(osp.join(digits_teachers[0], 'epoch_1.pth'), teacher)
-    work_dir = train_in_process(FT, str(tmp_path / 'feed'),
-                                [f'model.teachers.t0.ckpt={teacher}'])
+    with default_scope_kept():
+        work_dir = train_in_process(FT, str(tmp_path / 'feed'),
+                                    [f'model.teachers.t0.ckpt={teacher}'])
     return work_dir, teacher
 
 
