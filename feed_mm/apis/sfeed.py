@@ -130,7 +130,8 @@ def _changed_teachers(result: Dict[str, Any], work_dir: str,
     current = teacher_fingerprints({
         name: TeacherSpec(name=name, model=None, ckpt=directory)
         for name, directory in _teacher_dirs(
-            work_dir, result['generation'], lineage).items()
+            work_dir, result['generation'],
+            result.get('lineage', lineage)).items()
     })
     return teacher_differences(recorded, current)
 
@@ -175,8 +176,7 @@ def run_sfeed(cfg: Config,
     generation's result records its teachers' fingerprints: a finished
     generation whose teacher checkpoint changed since is reported (and
     marked in the table as ``teachers_changed``), and an interrupted one
-    refuses to resume from a changed teacher
-    (:class:`~feed_mm.models.algorithms.teacher_provenance.TeacherMismatchError`).
+    refuses to resume from a changed teacher (``TeacherMismatchError``).
 
     Args:
         cfg (Config): A FEED config (``model.type='FEEDDistill'``); its

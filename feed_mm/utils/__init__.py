@@ -12,6 +12,7 @@ __all__ = [
     'loss_weight_value',
     'CorruptCheckpointError', 'UnsafeCheckpointError',
     'install_safe_checkpoint_loader', 'install_atomic_local_writes',
-    'atomic_open', 'AtomicWriteError', 'safe_load', 'trust_checkpoint', 'config_root',
+    'atomic_open', 'AtomicWriteError',
+    'safe_load', 'trust_checkpoint', 'config_root',
     'install_feed_mm_scope', 'resolve_config'
 ]

@@ -43,9 +43,10 @@ class FEEDDistill(BaseAlgorithm):
     Checkpoints hold the student and the translators; teachers are rebuilt
     from their own checkpoints (``save_teachers=True`` stores them too).
     Each teacher checkpoint's fingerprint (path, size, sha256) is kept in
-    :attr:`teacher_fingerprints`; :class:`~feed_mm.engine.TeacherProvenanceHook`
-    stores it in every checkpoint's ``meta`` and compares it when a
-    checkpoint is resumed or loaded (:meth:`check_teacher_record`).
+    :attr:`teacher_fingerprints`;
+    :class:`~feed_mm.engine.TeacherProvenanceHook` stores it in every
+    checkpoint's ``meta`` and compares it when a checkpoint is resumed or
+    loaded (:meth:`check_teacher_record`).
 
     Args:
         architecture (dict | BaseModel | str): The student: a model dict,

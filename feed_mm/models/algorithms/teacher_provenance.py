@@ -125,6 +125,10 @@ def _describe(fingerprint: Optional[Fingerprint]) -> str:
             f'{fingerprint["size"]} bytes)')
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _differs(recorded: Optional[Fingerprint],
              configured: Optional[Fingerprint]) -> bool:
     if recorded is None or configured is None:
@@ -190,9 +194,10 @@ def check_teacher_record(recorded: Optional[Mapping[str, Any]],
     source = f'checkpoint {checkpoint}' if checkpoint else 'the checkpoint'
     if recorded is None:
         print_log(
-            f'{source.capitalize()} holds no record of its teachers (saved before '
-            'feed_mm recorded teacher fingerprints): cannot check that the '
-            'configured teachers are those it was trained with.',
+            _sentence(f'{source} holds no record of its teachers (saved '
+                      'before feed_mm recorded teacher fingerprints): cannot '
+                      'check that the configured teachers are those it was '
+                      'trained with.'),
             logger='current', level=logging.WARNING)
         return []
     differences = teacher_differences(recorded, configured)
@@ -204,8 +209,9 @@ def check_teacher_record(recorded: Optional[Mapping[str, Any]],
                    for name, text in differences.items()))
     if mode == 'warn':
         print_log(
-            f'{message[0].upper()}{message[1:]}. Continuing (model.teacher_mismatch=\'warn\'): the '
-            'rest of the run learns from the configured teachers.',
+            _sentence(f'{message}. Continuing '
+                      "(model.teacher_mismatch='warn'): the rest of the run "
+                      'learns from the configured teachers.'),
             logger='current', level=logging.WARNING)
         return list(differences)
     raise TeacherMismatchError(
