@@ -25,7 +25,7 @@ def teacher_sha256(seeds: Sequence[Dict[str, Any]]) -> Dict[str, List[str]]:
     -> its distinct sha256s`` over the seeds (one per teacher when the
     seeds share their teachers, one per seed when each seed has its own,
     as sFEED generations do). Runs recorded before teacher fingerprints
-    existed, and random teachers, add nothing.
+    existed, random teachers and URLs (not hashed) add nothing.
 
     Args:
         seeds (Sequence[dict]): The setting's per-seed entries.
@@ -37,7 +37,7 @@ def teacher_sha256(seeds: Sequence[Dict[str, Any]]) -> Dict[str, List[str]]:
     for seed in seeds:
         for name, fingerprint in (seed.get('teacher_fingerprints')
                                   or {}).items():
-            if fingerprint is not None:
+            if fingerprint is not None and fingerprint['sha256']:
                 found.setdefault(name, set()).add(fingerprint['sha256'])
     return {name: sorted(shas) for name, shas in found.items()}
 

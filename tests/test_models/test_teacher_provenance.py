@@ -11,7 +11,8 @@ import pytest
 from feed_mm.models.algorithms import teacher_provenance as provenance
 from feed_mm.models.algorithms.teacher_provenance import (
     TeacherMismatchError, check_teacher_record, file_fingerprint,
-    file_sha256)
+    file_sha256, teacher_fingerprints)
+from feed_mm.models.algorithms.teacher_spec import TeacherSpec
 from feed_mm.utils import FEEDConfigError
 from tests.test_models.feed_fixtures import (assert_config_error,
                                              build_classifier, build_feed,
@@ -136,3 +137,14 @@ def test_a_checkpoint_without_record_only_warns(teacher_file, monkeypatch):
     assert check_teacher_record(None, _record(teacher_file)) == []
     [(level, message)] = logged
     assert level == logging.WARNING and 'no record of its teachers' in message
+
+
+def test_a_url_teacher_is_compared_by_its_address():
+    url = 'https://example.org/teacher.pth'
+    recorded = teacher_fingerprints(
+        dict(t0=TeacherSpec(name='t0', model=None, ckpt=url)))
+    assert recorded == dict(t0=dict(path=url, size=None, sha256=None))
+    assert check_teacher_record(recorded, recorded) == []
+    other = dict(t0=dict(path=url + '?v=2', size=None, sha256=None))
+    with pytest.raises(TeacherMismatchError, match='not hashed'):
+        check_teacher_record(recorded, other)

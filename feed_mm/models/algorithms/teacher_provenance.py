@@ -84,7 +84,9 @@ def teacher_fingerprints(
         specs: Mapping[str, TeacherSpec]) -> Dict[str, Optional[Fingerprint]]:
     """The fingerprint of every teacher's checkpoint, by name; None for a
     random teacher (``ckpt=None``). A work dir is resolved to the checkpoint
-    its ``last_checkpoint`` names, as when the teacher is loaded.
+    its ``last_checkpoint`` names, as when the teacher is loaded. A URL is
+    recorded by itself (size and sha256 None): its download lands in a cache
+    that only the loader knows, so it is compared by URL.
 
     Args:
         specs (Mapping[str, TeacherSpec]): The parsed teachers.
@@ -94,14 +96,14 @@ def teacher_fingerprints(
     """
     fingerprints: Dict[str, Optional[Fingerprint]] = {}
     for name, spec in specs.items():
-        if spec.ckpt is None or '://' in spec.ckpt:
-            # A URL is hashed where it is downloaded, not here: it counts as
-            # unrecorded rather than as a different teacher.
+        if spec.ckpt is None:
             fingerprints[name] = None
-            continue
-        path = resolve_checkpoint(spec.ckpt, f'{spec.key}.ckpt',
-                                  f'teacher {name!r}')
-        fingerprints[name] = file_fingerprint(path)
+        elif '://' in spec.ckpt:
+            fingerprints[name] = dict(path=spec.ckpt, size=None, sha256=None)
+        else:
+            fingerprints[name] = file_fingerprint(
+                resolve_checkpoint(spec.ckpt, f'{spec.key}.ckpt',
+                                   f'teacher {name!r}'))
     return fingerprints
 
 
@@ -121,6 +123,8 @@ def check_mismatch_mode(mode: Any) -> str:
 def _describe(fingerprint: Optional[Fingerprint]) -> str:
     if fingerprint is None:
         return 'no checkpoint (random initialisation)'
+    if fingerprint.get('sha256') is None:
+        return f'{fingerprint["path"]} (not hashed)'
     return (f'{fingerprint["path"]} (sha256 {fingerprint["sha256"]}, '
             f'{fingerprint["size"]} bytes)')
 
@@ -133,6 +137,9 @@ def _differs(recorded: Optional[Fingerprint],
              configured: Optional[Fingerprint]) -> bool:
     if recorded is None or configured is None:
         return recorded is not configured
+    if recorded.get('sha256') is None or configured.get('sha256') is None:
+        # A URL teacher: only its address was recorded.
+        return recorded.get('path') != configured.get('path')
     return recorded.get('sha256') != configured.get('sha256')
 
 
