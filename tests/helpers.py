@@ -4,6 +4,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+from contextlib import contextmanager
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # Tiny schedules for integration tests: a few iterations on a slice of the
@@ -27,20 +28,53 @@ def run_tool(*args, env=None, timeout=300) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
+def parse_cfg_options(options) -> dict:
+    """``--cfg-options`` key=value strings as the tools parse them."""
+    from mmengine.config import DictAction
+    parsed = argparse.Namespace()
+    DictAction(option_strings=[], dest='cfg')(None, parsed, list(options))
+    return parsed.cfg
+
+
 def train_in_process(config: str, work_dir: str, options=()) -> str:
     """Train a config through the MMEngine runner in this process; returns
     the work dir."""
     import feed_mm  # noqa: F401
-    from mmengine.config import DictAction
     from mmengine.runner import Runner
 
     from feed_mm.apis import load_config
-    parsed = argparse.Namespace()
-    DictAction(option_strings=[], dest='cfg')(None, parsed,
-                                             list(TINY) + list(options))
-    cfg = load_config(osp.join(REPO, config), work_dir, parsed.cfg, 'none')
+    cfg = load_config(osp.join(REPO, config), work_dir,
+                      parse_cfg_options(list(TINY) + list(options)), 'none')
     Runner.from_cfg(cfg).train()
     return work_dir
+
+
+@contextmanager
+def default_scope_kept():
+    """MMEngine's default scope as it was before the block: a FEED runner
+    makes 'mmrazor' the current scope, in which later builds of MMPretrain
+    types in the same process would not be found."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        yield
+
+
+def snapshot_files(directory: str) -> dict:
+    """Every file and folder under ``directory`` with each file's content
+    hash, size and modification time: equal snapshots mean nothing there
+    was written, added or removed."""
+    import hashlib
+    state = {}
+    for root, dirs, files in os.walk(directory):
+        for name in dirs:
+            state[osp.join(root, name)] = 'dir'
+        for name in files:
+            path = osp.join(root, name)
+            with open(path, 'rb') as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            stat = os.stat(path)
+            state[path] = (digest, stat.st_size, stat.st_mtime_ns)
+    return state
 
 
 def build_razor_model(cfg: dict):

@@ -79,6 +79,7 @@ def buildable_model_cfg(cfg: Config) -> Dict[str, Any]:
         specs = teachers.values() if isinstance(teachers, dict) else teachers
         for spec in specs:
             spec['ckpt'] = None
+        model['allow_random_teachers'] = True
     elif model['type'].endswith('SingleTeacherDistill'):
         model['teacher_ckpt'] = None
     return model

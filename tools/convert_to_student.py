@@ -4,7 +4,10 @@
 
 The result has no translator and no teacher keys: it loads with strict=True
 into the student's plain config (e.g. configs/_base_/models/...), and works
-with mmpretrain.apis (get_model / ImageClassificationInferencer).
+with mmpretrain.apis (get_model / ImageClassificationInferencer). Its meta
+records where it comes from: the source checkpoint (exported_from), the
+FEED config's name (feed_config) and every teacher's checkpoint path, size
+and sha256 (feed_teachers).
 """
 import argparse
 
@@ -25,6 +28,14 @@ def main() -> None:
     args = parse_args()
     exported = export_student(args.checkpoint, args.out)
     print(f'Wrote {len(exported["state_dict"])} student tensors to {args.out}')
+    meta = exported['meta']
+    for name, fingerprint in (meta.get('feed_teachers') or {}).items():
+        print(f'  teacher {name}: ' + (
+            'random initialisation' if fingerprint is None else
+            f'{fingerprint["path"]} (sha256 {fingerprint["sha256"]})'))
+    if 'feed_teachers' not in meta:
+        print(f'  {args.checkpoint} records no teachers (saved before '
+              'feed_mm recorded them)')
 
 
 if __name__ == '__main__':

@@ -6,7 +6,10 @@
 Generation 0 trains the student alone, generation k trains a fresh student
 with FEED from generation k-1 (--lineage: from all earlier generations).
 Each generation lives in WORK_DIR/gen_k; finished generations are never
-retrained; --resume continues an interrupted one. One progress line per
+retrained; --resume continues an interrupted one. Each generation records
+its teachers' checkpoint fingerprints: a finished generation whose teacher
+generation changed since is reported, an interrupted one refuses to resume
+from it. One progress line per
 generation on the console (--verbose: MMEngine's log; the full log is in
 each generation's work dir); the table of generations is printed and saved
 as WORK_DIR/sfeed_results.{md,json}.

@@ -11,6 +11,7 @@ import feed_mm  # noqa: F401 - torch shims and registries before any build
 from feed_mm.apis.cli import (add_common_args, load_config,
                               parse_with_launcher, run_cli)
 from feed_mm.apis.sfeed import run_sfeed_config
+from feed_mm.apis.training import check_resumed_teachers
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,6 +65,7 @@ def main() -> None:
         # A config with an `sfeed` field trains its generations.
         run_sfeed_config(cfg, resume=cfg.resume)
         return
+    check_resumed_teachers(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

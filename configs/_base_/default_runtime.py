@@ -15,6 +15,9 @@ default_hooks = dict(
     # Random generator states in checkpoints: a resumed run draws the same
     # augmentations as an uninterrupted one (feed_mm.engine.RNGStateHook).
     rng_state=dict(type='RNGStateHook'),
+    # FEED's teacher fingerprints in checkpoints; a resume or load_from
+    # with other teacher files stops (feed_mm.engine.TeacherProvenanceHook).
+    teacher_provenance=dict(type='TeacherProvenanceHook'),
 )
 custom_hooks = [
     # Empty data sets, labels out of range and images with the wrong number

@@ -127,11 +127,14 @@ def init_dist_without_gpu(launcher: str, env_cfg: dict) -> None:
 
 
 def is_config_error(err: BaseException) -> bool:
-    """Whether ``err`` says the config is wrong (as opposed to a bug)."""
+    """Whether ``err`` says the config, a file it names or the disk is
+    wrong (as opposed to a bug): one line tells the user what to fix."""
+    from feed_mm.utils.atomic_io import AtomicWriteError
     from feed_mm.utils.checkpoint import (CorruptCheckpointError,
                                           UnsafeCheckpointError)
     if isinstance(err, (FEEDConfigError, UnsafeCheckpointError,
-                        CorruptCheckpointError, FileNotFoundError)):
+                        CorruptCheckpointError, FileNotFoundError,
+                        AtomicWriteError)):
         return True
     return isinstance(err, (KeyError, TypeError)) and any(
         marker in str(err) for marker in _BUILD_ERROR_MARKERS)

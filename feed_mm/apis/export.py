@@ -9,6 +9,11 @@ import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
 STUDENT_PREFIX = 'architecture.'
+# What the student's provenance keeps of the training checkpoint's meta:
+# the teachers' fingerprints and the FEED config's name
+# (feed_mm.engine.TeacherProvenanceHook) beside MMEngine's own keys.
+PROVENANCE_KEYS = ('dataset_meta', 'mmengine_version', 'epoch', 'iter',
+                   'feed_teachers', 'feed_config', 'experiment_name')
 
 
 def student_state_dict(state_dict: Mapping[str, Any]) -> 'OrderedDict':
@@ -42,7 +47,11 @@ def export_student(checkpoint: str, out_file: str) -> Dict[str, Any]:
         out_file (str): Where to write the student checkpoint.
 
     Returns:
-        dict: What was written (``state_dict`` and ``meta``).
+        dict: What was written: ``state_dict`` and ``meta``, which holds
+        the source checkpoint (``exported_from``, absolute path), the
+        teachers' fingerprints (``feed_teachers``) and the config's name
+        (``feed_config``) when the source recorded them, and MMEngine's
+        dataset meta, version, epoch and iteration.
     """
     source = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     try:
@@ -52,8 +61,7 @@ def export_student(checkpoint: str, out_file: str) -> Dict[str, Any]:
     source_meta = source.get('meta') or {}
     meta = {
         key: source_meta[key]
-        for key in ('dataset_meta', 'mmengine_version', 'epoch', 'iter')
-        if key in source_meta
+        for key in PROVENANCE_KEYS if key in source_meta
     }
     meta['exported_from'] = osp.abspath(checkpoint)
     exported = {'state_dict': state, 'meta': meta}

@@ -7,6 +7,9 @@ from typing import Any, Dict, List, Optional
 
 from mmengine.config import Config
 
+from feed_mm.models.algorithms.teacher_provenance import (
+    TeacherMismatchError, teacher_differences, teacher_fingerprints)
+from feed_mm.models.algorithms.teacher_spec import TeacherSpec
 from feed_mm.utils import FEEDConfigError
 from .console import RunConsole
 from .training import read_json, train_and_evaluate, write_json
@@ -22,6 +25,13 @@ def generation_dir(work_dir: str, generation: int) -> str:
 def _read_result(work_dir: str, generation: int) -> Optional[Dict]:
     return read_json(osp.join(generation_dir(work_dir, generation),
                               RESULT_FILE))
+
+
+def _teacher_dirs(work_dir: str, generation: int,
+                  lineage: bool) -> Dict[str, str]:
+    """``gen<k> -> work dir`` of the teachers of ``generation`` (>= 1)."""
+    teachers = range(generation) if lineage else [generation - 1]
+    return {f'gen{k}': generation_dir(work_dir, k) for k in teachers}
 
 
 def _generation_cfg(cfg: Config, generation: int, work_dir: str,
@@ -46,12 +56,10 @@ def _generation_cfg(cfg: Config, generation: int, work_dir: str,
         gen_cfg.val_cfg = dict()
         gen_cfg.test_cfg = dict()
     else:
-        teachers = range(generation) if lineage else [generation - 1]
         gen_cfg.model.teachers = {
-            f'gen{k}': dict(
-                model=copy.deepcopy(student),
-                ckpt=generation_dir(work_dir, k))
-            for k in teachers
+            name: dict(model=copy.deepcopy(student), ckpt=directory)
+            for name, directory in _teacher_dirs(work_dir, generation,
+                                                 lineage).items()
         }
         if warm_start:
             previous = generation_dir(work_dir, generation - 1)
@@ -77,6 +85,14 @@ def _train_generation(gen_cfg: Config, generation: int, metric: str,
     try:
         run = train_and_evaluate(gen_cfg, f'gen{generation}', console,
                                  metric=metric, test=False)
+    except TeacherMismatchError as err:
+        raise TeacherMismatchError(
+            err.key, f'sFEED generation {generation} in {gen_cfg.work_dir} '
+            'was started from another checkpoint of its teacher '
+            'generation(s) than the one there now, and would go on from '
+            f'a mix of both: {err.message} Or remove {gen_cfg.work_dir} to '
+            f'train generation {generation} again from the current '
+            'one(s).') from None
     except FEEDConfigError as err:
         if err.key == 'metric':  # the key a user of sFEED sets
             raise FEEDConfigError('sfeed.metric', err.message) from None
@@ -95,6 +111,7 @@ def _train_generation(gen_cfg: Config, generation: int, metric: str,
                  None),
         lineage=lineage,
         metric=metric,
+        teacher_fingerprints=run['teacher_fingerprints'],
     )
     if result['teacher'] is not None:
         result['gain'] = result['student'] - result['teacher']
@@ -102,16 +119,37 @@ def _train_generation(gen_cfg: Config, generation: int, metric: str,
     return result
 
 
+def _changed_teachers(result: Dict[str, Any], work_dir: str,
+                      lineage: bool) -> Dict[str, str]:
+    """The teachers of a finished generation whose checkpoints changed
+    since it was trained (``name -> what differs``); empty for generation
+    0 and for results written before teachers were recorded."""
+    recorded = result.get('teacher_fingerprints')
+    if not result['generation'] or recorded is None:
+        return {}
+    current = teacher_fingerprints({
+        name: TeacherSpec(name=name, model=None, ckpt=directory)
+        for name, directory in _teacher_dirs(
+            work_dir, result['generation'],
+            result.get('lineage', lineage)).items()
+    })
+    return teacher_differences(recorded, current)
+
+
 def format_table(results: List[Dict[str, Any]]) -> str:
     """A Markdown table: generation, teacher(s), student and teacher
-    scores and their difference."""
+    scores and their difference; a teacher that changed after its
+    generation was trained is marked."""
     metric = results[0]['metric'] if results else 'accuracy/top1'
     lines = [
         f'| generation | teacher | student {metric} | teacher {metric} | '
         'difference |', '|---|---|---|---|---|'
     ]
     for r in results:
-        teacher = ', '.join(r['teachers']) or '—'
+        changed = r.get('teachers_changed', ())
+        teacher = ', '.join(
+            f'{name} (changed since)' if name in changed else name
+            for name in r['teachers']) or '—'
         t_score = '—' if r['teacher'] is None else f'{r["teacher"]:.2f}'
         gain = '—' if r.get('gain') is None else f'{r["gain"]:+.2f}'
         lines.append(f'| {r["generation"]} | {teacher} | '
@@ -134,7 +172,11 @@ def run_sfeed(cfg: Config,
     with FEED from generation k-1 as its single teacher, or from all earlier
     generations with ``lineage=True``. Each generation lives in
     ``work_dir/gen_k``; a finished one (with ``sfeed_result.json``) is never
-    retrained, an interrupted one continues with ``resume=True``.
+    retrained, an interrupted one continues with ``resume=True``. Each
+    generation's result records its teachers' fingerprints: a finished
+    generation whose teacher checkpoint changed since is reported (and
+    marked in the table as ``teachers_changed``), and an interrupted one
+    refuses to resume from a changed teacher (``TeacherMismatchError``).
 
     Args:
         cfg (Config): A FEED config (``model.type='FEEDDistill'``); its
@@ -166,6 +208,17 @@ def run_sfeed(cfg: Config,
         if result is not None:
             console.print(f'sFEED: generation {generation} is finished '
                           f'({result["student"]:.2f}), not retrained.')
+            changed = _changed_teachers(result, work_dir, lineage)
+            if changed:
+                result = dict(result, teachers_changed=list(changed))
+                console.print(
+                    f'sFEED: warning: generation {generation} was trained '
+                    'from other teacher checkpoints than there are now ('
+                    + '; '.join(f'{name}: {text}'
+                                for name, text in changed.items())
+                    + '); its result is kept as measured. Remove '
+                    f'{generation_dir(work_dir, generation)} to train it '
+                    'again from the current one(s).')
         else:
             gen_cfg = _generation_cfg(cfg, generation, work_dir, lineage,
                                       warm_start, resume)

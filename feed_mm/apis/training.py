@@ -8,8 +8,13 @@ import time
 from typing import Any, Dict, Optional
 
 from mmengine.config import Config
-from mmengine.runner import Runner
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.runner.checkpoint import CheckpointLoader
 
+from feed_mm.models.algorithms.teacher_provenance import (
+    META_KEY, check_mismatch_mode, check_teacher_record, teacher_fingerprints)
+from feed_mm.models.algorithms.teacher_spec import parse_teachers
 from feed_mm.utils import FEEDConfigError
 from .console import RunConsole
 
@@ -79,6 +84,44 @@ def set_max_epochs(cfg: Config, epochs: int) -> None:
             })
 
 
+def check_resumed_teachers(cfg: Config) -> None:
+    """Refuse, before a runner is built, to resume or load a FEED
+    checkpoint trained with other teacher files than ``cfg`` configures.
+
+    The runner's :class:`~feed_mm.engine.TeacherProvenanceHook` makes the
+    same check when it loads the checkpoint, but by then the runner has
+    written its config and log into the work dir; here nothing is written.
+    Checkpoints without a record and ``teacher_mismatch='warn'`` are left
+    to the hook, which warns once.
+
+    Args:
+        cfg (Config): The run's config (``resume``, ``load_from``,
+            ``work_dir``, ``model``).
+
+    Raises:
+        TeacherMismatchError: The checkpoint was trained with other
+            teachers.
+    """
+    model = cfg.get('model') or {}
+    if not str(model.get('type', '')).endswith('FEEDDistill'):
+        return
+    if check_mismatch_mode(model.get('teacher_mismatch', 'error')) != 'error':
+        return
+    checkpoint = cfg.get('load_from')
+    if cfg.get('resume') and checkpoint is None:
+        checkpoint = find_latest_checkpoint(cfg.work_dir)
+    if checkpoint is None or not osp.isfile(checkpoint):
+        return  # the runner reports a checkpoint it cannot find
+    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    recorded = (loaded.get('meta') or {}).get(META_KEY)
+    if recorded is None:
+        return
+    specs = parse_teachers(model.get('teachers'),
+                           model.get('allow_random_teachers', False))
+    check_teacher_record(recorded, teacher_fingerprints(specs), 'error',
+                         checkpoint)
+
+
 def _metric(metrics: Dict[str, float], metric: str, phase: str) -> float:
     if metric not in metrics:
         raise FEEDConfigError(
@@ -118,7 +161,9 @@ def train_and_evaluate(cfg: Config,
     Returns:
         dict: ``name``, ``val`` and ``test`` (``metric`` on each split),
         ``val_metrics`` / ``test_metrics`` (all), ``wall_s``, ``work_dir``,
-        ``checkpoint``, ``epochs`` and ``extra``'s keys.
+        ``checkpoint``, ``epochs``, ``teacher_fingerprints`` (a FEED run's
+        teachers, ``name -> dict(path, size, sha256)``; None for other
+        models) and ``extra``'s keys.
     """
     cfg = cfg.copy()
     cfg.experiment_name = name  # MMEngine appends the start time
@@ -128,6 +173,7 @@ def train_and_evaluate(cfg: Config,
         cfg.resume = True
         cfg.load_from = None
         console.print(f'{name}: resumes from {checkpoint}')
+    check_resumed_teachers(cfg)
     start = time.perf_counter()
     with console.run(name) as hook:
         runner = Runner.from_cfg(cfg)
@@ -137,6 +183,8 @@ def train_and_evaluate(cfg: Config,
         val_metrics = runner.val_loop.run() if runner.val_loop else {}
         test_metrics = (runner.test_loop.run()
                         if test and runner.test_loop is not None else {})
+    model = runner.model.module if is_model_wrapper(
+        runner.model) else runner.model
     result = dict(
         name=name,
         val=_metric(val_metrics, metric, 'validation')
@@ -150,6 +198,7 @@ def train_and_evaluate(cfg: Config,
         work_dir=cfg.work_dir,
         checkpoint=last_checkpoint(cfg.work_dir),
         epochs=cfg.train_cfg.get('max_epochs'),
+        teacher_fingerprints=getattr(model, 'teacher_fingerprints', None),
         **(extra or {}))
     write_json(osp.join(cfg.work_dir, RESULT_FILE), result)
     return result

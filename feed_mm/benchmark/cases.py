@@ -60,6 +60,7 @@ def build_feed(setting: Setting, n: int, variant: str = '') -> nn.Module:
                 f't{i}': dict(model=setting.teacher, ckpt=None)
                 for i in range(n)
             },
+            allow_random_teachers=True,
             distiller=setting.distiller,
             input_shape=setting.input_shape,
             data_preprocessor=setting.preprocessor,

@@ -1,7 +1,8 @@
-from .hooks import DatasetCheckHook, FEEDSyncBuffersHook, RNGStateHook
+from .hooks import (DatasetCheckHook, FEEDSyncBuffersHook, RNGStateHook,
+                    TeacherProvenanceHook)
 from .loops import FEEDTestLoop, FEEDValLoop
 
 __all__ = [
-    'DatasetCheckHook', 'FEEDSyncBuffersHook', 'RNGStateHook', 'FEEDValLoop',
-    'FEEDTestLoop'
+    'DatasetCheckHook', 'FEEDSyncBuffersHook', 'RNGStateHook',
+    'TeacherProvenanceHook', 'FEEDValLoop', 'FEEDTestLoop'
 ]

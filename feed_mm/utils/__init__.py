@@ -1,4 +1,5 @@
-from .atomic_io import atomic_open, install_atomic_local_writes
+from .atomic_io import (AtomicWriteError, atomic_open,
+                        install_atomic_local_writes)
 from .checkpoint import (CorruptCheckpointError, UnsafeCheckpointError,
                          install_safe_checkpoint_loader, safe_load,
                          trust_checkpoint)
@@ -11,6 +12,7 @@ __all__ = [
     'loss_weight_value',
     'CorruptCheckpointError', 'UnsafeCheckpointError',
     'install_safe_checkpoint_loader', 'install_atomic_local_writes',
-    'atomic_open', 'safe_load', 'trust_checkpoint', 'config_root',
+    'atomic_open', 'AtomicWriteError',
+    'safe_load', 'trust_checkpoint', 'config_root',
     'install_feed_mm_scope', 'resolve_config'
 ]

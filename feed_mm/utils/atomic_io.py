@@ -14,20 +14,27 @@ onto the final name with ``os.replace``, which either happens completely or
 not at all. A file under its final name is therefore always a complete one
 (the previous version until the rename). The part file's name is fixed, so
 the next write of the same file reuses what a killed write left behind.
+
+A write that fails (disk full, quota, I/O error) raises one
+:class:`AtomicWriteError` naming the file and the reason, and leaves the
+file under its final name as it was. MMEngine's ``CheckpointHook`` removes
+the oldest kept checkpoint *before* writing the new one; here that removal
+waits until the new checkpoint and ``last_checkpoint`` are written, so a
+failed save keeps every previous checkpoint and the pointer to the latest.
 """
 import builtins
 import os
 import os.path as osp
 import shutil
 from contextlib import contextmanager
-from typing import IO, Iterator, Optional, Union
+from typing import IO, Any, Callable, Iterator, List, Optional, Union
 
 import mmengine
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.fileio.file_client import FileClient, HardDiskBackend
 
 __all__ = [
-    'atomic_open', 'part_path', 'AtomicLocalBackend',
+    'atomic_open', 'part_path', 'AtomicLocalBackend', 'AtomicWriteError',
     'AtomicHardDiskBackend', 'install_atomic_local_writes'
 ]
 
@@ -35,6 +42,25 @@ PathLike = Union[str, os.PathLike]
 #: The file CheckpointHook writes next to the checkpoints; it names the
 #: latest one, for ``--resume`` without a path.
 LAST_CHECKPOINT = 'last_checkpoint'
+
+
+class AtomicWriteError(OSError):
+    """A write through :func:`atomic_open` failed (e.g. no space left on the
+    device); the file under its final name is unchanged.
+
+    Args:
+        path (str): The file that was being written.
+        error (OSError): The error of the failed write; its ``errno`` is
+            kept.
+    """
+
+    def __init__(self, path: str, error: OSError) -> None:
+        reason = error.strerror or str(error) or type(error).__name__
+        super().__init__(
+            f'could not write {path}: {reason}; the file under that name '
+            'is unchanged (the previous version, if any, is kept)')
+        self.errno = error.errno
+        self.path = path
 
 
 def part_path(path: PathLike) -> str:
@@ -76,8 +102,9 @@ def atomic_open(path: PathLike,
     The data is written to :func:`part_path` of the file, then flushed,
     fsynced and renamed onto ``path`` when the block ends. If the block
     raises, the part file is removed and ``path`` keeps its previous
-    content. A symlink is written through, as ``open`` does; an existing
-    file keeps its permission bits.
+    content; an ``OSError`` of the write (disk full...) is raised as an
+    :class:`AtomicWriteError` naming ``path``. A symlink is written through,
+    as ``open`` does; an existing file keeps its permission bits.
 
     Args:
         path (str | PathLike): The file to write. Its directory must exist.
@@ -92,19 +119,36 @@ def atomic_open(path: PathLike,
                          f'mode {mode!r}')
     target = osp.realpath(path)
     part = part_path(target)
-    with builtins.open(part, mode, encoding=encoding) as f:
-        try:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        except BaseException:
-            f.close()
-            os.remove(part)
-            raise
-    if osp.exists(target):
-        shutil.copymode(target, part)
-    os.replace(part, target)
+    try:
+        with builtins.open(part, mode, encoding=encoding) as f:
+            try:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            except BaseException:
+                _discard(f, part)
+                raise
+        if osp.exists(target):
+            shutil.copymode(target, part)
+        os.replace(part, target)
+    except AtomicWriteError:
+        raise
+    except OSError as error:
+        _discard(None, part)
+        raise AtomicWriteError(os.fspath(path), error) from error
     _fsync_directory(osp.dirname(target))
+
+
+def _discard(f: Optional[IO], part: str) -> None:
+    """Close and remove a part file; a full disk can make closing fail
+    too (the buffered rest is flushed), which must not hide the error."""
+    if f is not None:
+        try:
+            f.close()
+        except OSError:
+            pass
+    if osp.exists(part):
+        os.remove(part)
 
 
 class _AtomicPutMixin:
@@ -157,6 +201,47 @@ def _checkpoint_hook_open(file, mode='r', *args, **kwargs):
     return builtins.open(file, mode, *args, **kwargs)
 
 
+class _DeferredRemovals:
+    """A file backend whose ``remove`` and ``rmtree`` wait until
+    :meth:`apply`; everything else is the wrapped backend's."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self._pending: List[Callable[[], None]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+    def remove(self, filepath: PathLike) -> None:
+        self._pending.append(lambda: self._backend.remove(filepath))
+
+    def rmtree(self, dir_path: PathLike) -> None:
+        self._pending.append(lambda: self._backend.rmtree(dir_path))
+
+    def apply(self) -> None:
+        for removal in self._pending:
+            removal()
+
+
+def _save_before_pruning(save_with_step: Callable) -> Callable:
+    """``CheckpointHook._save_checkpoint_with_step`` with the removal of
+    the oldest kept checkpoint moved after the new checkpoint and
+    ``last_checkpoint`` are written: if the save fails, nothing was
+    removed."""
+
+    def save(self, runner, step: int, meta: dict) -> None:
+        backend = self.file_backend
+        deferred = self.file_backend = _DeferredRemovals(backend)
+        try:
+            save_with_step(self, runner, step, meta)
+        finally:
+            self.file_backend = backend
+        deferred.apply()
+
+    save.__wrapped__ = save_with_step
+    return save
+
+
 def install_atomic_local_writes() -> None:
     """Make MMEngine's local checkpoint writes atomic.
 
@@ -164,7 +249,8 @@ def install_atomic_local_writes() -> None:
     paths without a prefix) and :class:`AtomicHardDiskBackend` as
     ``FileClient``'s ``disk`` backend, drops local backend instances cached
     before, and routes ``CheckpointHook``'s write of ``last_checkpoint``
-    (which bypasses the backend) through :func:`atomic_open`. Files and
+    (which bypasses the backend) through :func:`atomic_open`, and makes it
+    remove outdated checkpoints only after a successful save. Files and
     contents stay the same. Idempotent.
     """
     from mmengine.fileio import io as fileio
@@ -179,3 +265,7 @@ def install_atomic_local_writes() -> None:
     # mmengine 0.10 writes the pointer with `with open(path, 'w')` in that
     # module; a module-level `open` shadows the builtin there only.
     checkpoint_hook.open = _checkpoint_hook_open
+    hook = checkpoint_hook.CheckpointHook
+    original = getattr(hook._save_checkpoint_with_step, '__wrapped__',
+                       hook._save_checkpoint_with_step)
+    hook._save_checkpoint_with_step = _save_before_pruning(original)

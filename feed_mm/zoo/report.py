@@ -20,6 +20,28 @@ def _summary(values: List[Dict[str, Any]]) -> Dict[str, Any]:
     }
 
 
+def teacher_sha256(seeds: Sequence[Dict[str, Any]]) -> Dict[str, List[str]]:
+    """The teacher checkpoints a setting's runs learnt from: ``teacher name
+    -> its distinct sha256s`` over the seeds (one per teacher when the
+    seeds share their teachers, one per seed when each seed has its own,
+    as sFEED generations do). Runs recorded before teacher fingerprints
+    existed, random teachers and URLs (not hashed) add nothing.
+
+    Args:
+        seeds (Sequence[dict]): The setting's per-seed entries.
+
+    Returns:
+        dict: ``name -> sorted sha256 hex digests``.
+    """
+    found: Dict[str, set] = {}
+    for seed in seeds:
+        for name, fingerprint in (seed.get('teacher_fingerprints')
+                                  or {}).items():
+            if fingerprint is not None and fingerprint['sha256']:
+                found.setdefault(name, set()).add(fingerprint['sha256'])
+    return {name: sorted(shas) for name, shas in found.items()}
+
+
 def collect_results(protocol: Protocol,
                     runs: Sequence[Tuple[Any, Optional[Dict[str, Any]]]],
                     ensemble: Optional[Dict[str, Any]],
@@ -27,7 +49,9 @@ def collect_results(protocol: Protocol,
     """The results document of a protocol from ``(planned run, result or
     None)`` pairs: teachers, their ensemble, and per setting the per-seed
     values, mean +- std and the paired differences (test split) against
-    each baseline."""
+    each baseline. A run that recorded its teachers' fingerprints lists them
+    (``teacher_fingerprints``); each setting sums them up as
+    ``teacher_sha256`` (:func:`teacher_sha256`)."""
     teachers = [
         dict(index=run.seed, config=run.config, test=result['test'],
              val=result['val'], wall_s=result['wall_s'],
@@ -39,7 +63,8 @@ def collect_results(protocol: Protocol,
     for setting in protocol.settings:
         seeds = [
             dict(seed=run.seed, test=result['test'], val=result['val'],
-                 wall_s=result['wall_s'], work_dir=run.work_dir)
+                 wall_s=result['wall_s'], work_dir=run.work_dir,
+                 teacher_fingerprints=result.get('teacher_fingerprints'))
             for run, result in runs if run.setting == setting.name and result
         ]
         if not seeds:
@@ -49,7 +74,8 @@ def collect_results(protocol: Protocol,
         settings.append(
             dict(name=setting.name, label=setting.label,
                  config=setting.config, teachers=list(setting.teachers),
-                 seeds=seeds, **_summary(seeds)))
+                 teacher_sha256=teacher_sha256(seeds), seeds=seeds,
+                 **_summary(seeds)))
     for entry in settings:
         entry['differences'] = {
             baseline: paired_difference(per_setting[entry['name']],
@@ -126,6 +152,16 @@ def format_report(results: Dict[str, Any]) -> str:
         'seeds with its 95 % t-interval; * marks an interval that excludes '
         '0. Per-seed values are in seed order.'
     ]
+    recorded = [(entry['label'], entry.get('teacher_sha256'))
+                for entry in results['settings']
+                if entry.get('teacher_sha256')]
+    if recorded:
+        lines += ['', 'Teacher checkpoints (sha256, first 12 digits): ' +
+                  '; '.join(
+                      f'{label}: ' + ', '.join(
+                          f'{name} {"/".join(s[:12] for s in shas)}'
+                          for name, shas in teachers.items())
+                      for label, teachers in recorded) + '.']
     if results.get('notes'):
         lines += ['', results['notes']]
     return '\n'.join(lines)

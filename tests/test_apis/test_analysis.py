@@ -29,6 +29,7 @@ def test_errors_match_a_direct_computation():
     cfg = Config.fromfile(osp.join(REPO, FEED_2T))
     cfg.model.teachers.t0.ckpt = None
     cfg.model.teachers.t1.ckpt = None
+    cfg.model.allow_random_teachers = True
     torch.manual_seed(0)
     model = build_razor_model(
         dict(cfg.model, data_preprocessor=cfg.data_preprocessor)).eval()

@@ -10,7 +10,8 @@ from mmengine.config import Config
 
 import feed_mm  # noqa: F401
 from feed_mm.apis import export_student
-from tests.helpers import REPO, build_razor_model, run_tool
+from tests.helpers import (REPO, build_razor_model, default_scope_kept,
+                           run_tool, train_in_process)
 
 PLAIN_CONFIG = osp.join(REPO, 'configs/teachers/digits_resnet20_s0.py')
 
@@ -23,7 +24,9 @@ def feed_checkpoint(tmp_path_factory):
         dict(
             type='FEEDDistill',
             architecture=cfg.model,
-            teachers=dict(t0=dict(model=cfg.model), t1=dict(model=cfg.model)),
+            teachers=dict(t0=dict(model=cfg.model, ckpt=None),
+                          t1=dict(model=cfg.model, ckpt=None)),
+            allow_random_teachers=True,
             data_preprocessor=cfg.data_preprocessor))
     # Train-mode steps so BN statistics differ from a fresh model.
     optimizer = torch.optim.SGD(algo.parameters(), lr=0.05)
@@ -116,3 +119,24 @@ def test_cli_exports_and_refuses_plain_checkpoints(feed_checkpoint,
     with pytest.raises(KeyError, match='not a distillation checkpoint'):
         export_student(str(plain), str(tmp_path / 'x.pth'))
     assert not (tmp_path / 'x.pth').exists()
+
+
+def test_exported_student_records_its_provenance(digits_teachers, tmp_path):
+    """The student of a runner-trained FEED checkpoint carries the
+    teachers' fingerprints, the FEED config's name and its source."""
+    from feed_mm.models.algorithms.teacher_provenance import file_fingerprint
+    config = 'configs/feed/ft_resnet20_resnet20_digits.py'
+    with default_scope_kept():
+        work_dir = train_in_process(
+            config, str(tmp_path / 'feed'),
+            [f'model.teachers.t0.ckpt={digits_teachers[0]}'])
+    source = osp.join(work_dir, 'epoch_1.pth')
+    out = tmp_path / 'student.pth'
+    result = run_tool('tools/convert_to_student.py', source, str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    teacher = file_fingerprint(osp.join(digits_teachers[0], 'epoch_1.pth'))
+    meta = torch.load(out, weights_only=False)['meta']
+    assert meta['feed_teachers'] == dict(t0=teacher)
+    assert meta['feed_config'] == osp.basename(config)
+    assert meta['exported_from'] == osp.abspath(source)
+    assert teacher['sha256'] in result.stdout

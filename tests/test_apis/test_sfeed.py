@@ -8,8 +8,10 @@ import sys
 import time
 
 import pytest
+import torch
 
-from tests.helpers import REPO, TINY, run_tool
+from tests.helpers import (REPO, TINY, default_scope_kept, parse_cfg_options,
+                           run_tool, snapshot_files)
 
 CONFIG = 'configs/feed/ft_resnet20_resnet20_digits.py'
 OPTIONS = [o for o in TINY if not o.startswith('train_cfg.max_epochs')] + [
@@ -118,3 +120,51 @@ def test_sfeed_rejects_non_feed_configs(tmp_path):
     feed = Config.fromfile(osp.join(REPO, CONFIG))
     with pytest.raises(FEEDConfigError, match='sfeed.generations'):
         run_sfeed(feed, 0, str(tmp_path))
+
+
+def test_sfeed_refuses_a_changed_earlier_generation(tmp_path):
+    """Generation 0 changes after generation 1 learnt from it: the finished
+    generation 1 is reported (not silently reused), an interrupted one
+    refuses to resume from the new generation 0."""
+    from feed_mm.apis import load_config
+    from feed_mm.apis.console import RunConsole
+    from feed_mm.apis.sfeed import run_sfeed
+    from feed_mm.models.algorithms.teacher_provenance import file_fingerprint
+    work_dir = str(tmp_path / 'sfeed')
+    options = parse_cfg_options(TINY)
+    cfg = load_config(osp.join(REPO, CONFIG), work_dir, options, 'none')
+    with default_scope_kept():
+        results = run_sfeed(cfg, 2, work_dir, console=RunConsole())
+    gen0_ckpt = osp.join(work_dir, 'gen_0', 'epoch_1.pth')
+    original = file_fingerprint(gen0_ckpt)
+    assert results[1]['teacher_fingerprints'] == dict(gen0=original)
+
+    # Generation 0 retrained: same file name, other weights.
+    content = torch.load(gen0_ckpt, map_location='cpu', weights_only=False)
+    for value in content['state_dict'].values():
+        if value.is_floating_point():
+            value.add_(0.01)
+    torch.save(content, gen0_ckpt)
+    changed = file_fingerprint(gen0_ckpt)['sha256']
+    command = ['tools/sfeed.py', CONFIG, '--generations', '2',
+               '--work-dir', work_dir, '--cfg-options', *TINY]
+
+    reported = run_tool(*command)
+    assert reported.returncode == 0, reported.stderr[-3000:]
+    assert ('generation 1 was trained from other teacher checkpoints'
+            in reported.stdout)
+    with open(osp.join(work_dir, 'sfeed_results.json')) as f:
+        assert json.load(f)[1]['teachers_changed'] == ['gen0']
+    assert '| 1 | gen0 (changed since) |' in reported.stdout
+
+    os.remove(osp.join(work_dir, 'gen_1', 'sfeed_result.json'))
+    before = snapshot_files(osp.join(work_dir, 'gen_1'))
+    refused = run_tool(*command, '--resume')
+    assert refused.returncode == 2, refused.stderr[-3000:]
+    [error] = [line for line in refused.stderr.splitlines()
+               if line.startswith('error:')]
+    for text in ('sFEED generation 1', "teacher 'gen0'",
+                 original['sha256'], changed, gen0_ckpt):
+        assert text in error, text
+    assert snapshot_files(osp.join(work_dir, 'gen_1')) == before
+

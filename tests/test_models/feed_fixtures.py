@@ -1,6 +1,7 @@
 """Tiny FEED models shared by the model tests."""
 import pytest
 import torch
+import torch.nn as nn
 from mmpretrain.structures import DataSample
 
 from feed_mm.utils import FEEDConfigError
@@ -31,6 +32,23 @@ def classifier(base=8, depth=18, out_indices=(3, )):
             in_channels=base * (8 if tuple(out_indices) == (3, ) else 4)))
 
 
+def build_classifier(cfg):
+    """A classifier dict of :func:`classifier` built in MMPretrain's
+    scope."""
+    cfg = dict(cfg)
+    cfg['type'] = cfg['type'].split('.')[-1]
+    return build_razor_model(dict(cfg, _scope_='mmpretrain'))
+
+
+def save_checkpoint(model_or_state, path):
+    """Save a model (or state dict) as an MMEngine-style checkpoint; returns
+    the path."""
+    state = (model_or_state.state_dict() if isinstance(
+        model_or_state, nn.Module) else model_or_state)
+    torch.save({'state_dict': state, 'meta': {}}, str(path))
+    return str(path)
+
+
 def two_teachers(**options):
     """Teachers t0 (128 channels) and t1 (32 channels), without
     checkpoints; ``options[name]`` adds or overrides teacher options."""
@@ -48,7 +66,8 @@ def build_feed(teachers=None, distiller=None, architecture=None, **kwargs):
         architecture=architecture or classifier(8),
         teachers=two_teachers() if teachers is None else teachers,
         distiller=dict(type='FEEDDistiller', **(distiller or {})),
-        data_preprocessor=PREPROCESSOR)
+        data_preprocessor=PREPROCESSOR,
+        allow_random_teachers=True)
     cfg.update(kwargs)
     return build_razor_model(cfg)
 

@@ -12,15 +12,10 @@ from torch.nn.modules.batchnorm import _BatchNorm
 import feed_mm  # noqa: F401
 from feed_mm.utils import FEEDConfigError
 from tests.helpers import build_razor_model
-from tests.test_models.feed_fixtures import (batch, build_feed, classifier,
+from tests.test_models.feed_fixtures import (batch, build_classifier,
+                                             build_feed, classifier,
                                              count_calls, kd_distiller,
-                                             two_teachers)
-
-
-def build_classifier(cfg):
-    cfg = dict(cfg)
-    cfg['type'] = cfg['type'].split('.')[-1]
-    return build_razor_model(dict(cfg, _scope_='mmpretrain'))
+                                             save_checkpoint, two_teachers)
 
 
 def raw_data(n=4, seed=0):
@@ -34,13 +29,6 @@ def raw_data(n=4, seed=0):
 
 def clone_state(module):
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-
-def save_checkpoint(model_or_state, path):
-    state = (model_or_state.state_dict() if isinstance(
-        model_or_state, nn.Module) else model_or_state)
-    torch.save({'state_dict': state, 'meta': {}}, str(path))
-    return str(path)
 
 
 @pytest.fixture(scope='module')
@@ -418,7 +406,8 @@ def test_built_modules_are_accepted():
     student = build_classifier(classifier(8))
     teacher = build_classifier(classifier(16))
     algo = build_feed(
-        architecture=student, teachers=dict(t0=dict(model=teacher)))
+        architecture=student,
+        teachers=dict(t0=dict(model=teacher, ckpt=None)))
     assert algo.student is student
     assert algo.teachers['t0'] is teacher
     assert all(not p.requires_grad for p in teacher.parameters())

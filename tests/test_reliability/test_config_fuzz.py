@@ -377,7 +377,8 @@ def feed_configs(draw) -> Tuple[Dict[str, Any], Plan, Tuple[int, ...]]:
         architecture=architecture,
         teachers=teachers,
         distiller=distiller,
-        input_shape=input_shape)
+        input_shape=input_shape,
+        allow_random_teachers=True)
     return cfg, plan, input_shape
 
 

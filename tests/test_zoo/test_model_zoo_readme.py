@@ -30,6 +30,25 @@ def test_metafile_lists_every_feed_config():
     assert all(m['In Collection'] == 'FEED' for m in meta['Models'])
 
 
+def test_measured_metafile_rows_list_their_teacher_checkpoints():
+    """Every row with a value says which teacher checkpoints produced it:
+    ``name -> sha256 list`` (zoo_results.json ``teacher_sha256``), or null
+    for values measured before runs recorded their teachers."""
+    with open(osp.join(FEED, 'metafile.yml')) as f:
+        models = yaml.safe_load(f)['Models']
+    measured = [m for m in models
+                if m['Results'][0]['Metrics']['Top 1 Accuracy'] is not None]
+    assert measured
+    for model in measured:
+        teachers = model.get('Metadata', {})
+        assert 'Teacher Checkpoints' in teachers, model['Name']
+        checkpoints = teachers['Teacher Checkpoints']
+        if checkpoints is not None:
+            for shas in checkpoints.values():
+                assert shas and all(
+                    len(sha) == 64 and int(sha, 16) >= 0 for sha in shas)
+
+
 def test_readme_digits_rows_match_the_demo_results():
     with open(osp.join(FEED, 'results', 'digits_demo_3seeds.json')) as f:
         results = json.load(f)

@@ -9,6 +9,7 @@ import pytest
 
 import tests.test_reliability.fault_hooks  # noqa: F401 - registers hooks
 from feed_mm.apis.console import RunConsole
+from feed_mm.models.algorithms.teacher_provenance import file_fingerprint
 from feed_mm.zoo import parse_protocol, plan_runs, run_protocol
 from tests.helpers import REPO, TINY, run_tool
 
@@ -80,6 +81,15 @@ def test_runner_skips_finished_and_resumes_interrupted(tmp_path):
         assert json.load(f)['settings'] == results['settings']
     table = open(osp.join(work_dir, 'zoo_results.md')).read()
     assert '| ft | 1 |' in table and "teachers' ensemble" in table
+    # The FEED run records the teacher checkpoint it learnt from.
+    teacher_ckpt = json.loads(teacher_result)['checkpoint']
+    fingerprint = file_fingerprint(teacher_ckpt)
+    assert by_name['ft']['seeds'][0]['teacher_fingerprints'] == dict(
+        t0=fingerprint)
+    assert by_name['ft']['teacher_sha256'] == dict(
+        t0=[fingerprint['sha256']])
+    assert by_name['student']['teacher_sha256'] == {}
+    assert f'ft: t0 {fingerprint["sha256"][:12]}' in table
     assert osp.getsize(osp.join(work_dir, 'zoo_curves.png')) > 5000
 
     # The reconstruction-error diagnostic reads the finished FEED runs of

@@ -1,5 +1,9 @@
 from .dataset_check_hook import DatasetCheckHook
 from .rng_state_hook import RNGStateHook
 from .sync_buffers_hook import FEEDSyncBuffersHook
+from .teacher_provenance_hook import TeacherProvenanceHook
 
-__all__ = ['DatasetCheckHook', 'FEEDSyncBuffersHook', 'RNGStateHook']
+__all__ = [
+    'DatasetCheckHook', 'FEEDSyncBuffersHook', 'RNGStateHook',
+    'TeacherProvenanceHook'
+]

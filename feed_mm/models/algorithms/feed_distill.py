@@ -22,6 +22,8 @@ from feed_mm.utils import FEEDConfigError
 from .nonfinite_loss import NonFiniteLossGuard
 from .teacher_forward import (StopForward, cast_floats, forward_teacher,
                               parse_autocast, plan_teacher_forwards)
+from .teacher_provenance import (check_mismatch_mode, check_teacher_record,
+                                 teacher_fingerprints)
 from .teacher_spec import ModelSpec, build_model, build_teacher, parse_teachers
 
 
@@ -40,6 +42,11 @@ class FEEDDistill(BaseAlgorithm):
 
     Checkpoints hold the student and the translators; teachers are rebuilt
     from their own checkpoints (``save_teachers=True`` stores them too).
+    Each teacher checkpoint's fingerprint (path, size, sha256) is kept in
+    :attr:`teacher_fingerprints`;
+    :class:`~feed_mm.engine.TeacherProvenanceHook` stores it in every
+    checkpoint's ``meta`` and compares it when a checkpoint is resumed or
+    loaded (:meth:`check_teacher_record`).
 
     Args:
         architecture (dict | BaseModel | str): The student: a model dict,
@@ -49,8 +56,9 @@ class FEEDDistill(BaseAlgorithm):
             feature=None, loss_weight=1.0, translator=None, feed_loss=None)``
             (or ``name -> (model, ckpt[, options])``, or a list named
             ``t0, t1, ...``). ``model`` is built like ``architecture``;
-            ``ckpt`` is a checkpoint path (None keeps a random teacher, for
-            tests and benchmarks only); the other options override the
+            ``ckpt`` (required) is a checkpoint file or a teacher's work dir
+            (None keeps a random teacher, only with
+            ``allow_random_teachers``); the other options override the
             distiller's defaults for this teacher.
         distiller (dict): :class:`FEEDDistiller` config. Defaults to
             ``dict(type='FEEDDistiller')``.
@@ -87,6 +95,14 @@ class FEEDDistill(BaseAlgorithm):
             (parameters, optimizer state and norm statistics unchanged).
             See :class:`.nonfinite_loss.NonFiniteLossGuard`. Defaults to
             ``'error'``.
+        allow_random_teachers (bool): Accept ``ckpt=None`` teachers,
+            which keep their random initialisation (tests and benchmarks).
+            Defaults to False: every teacher needs a checkpoint.
+        teacher_mismatch (str): When a resumed or loaded checkpoint was
+            trained with other teacher files (by content) than the
+            configured ones: ``'error'`` raises a
+            :class:`~.teacher_provenance.TeacherMismatchError` naming them;
+            ``'warn'`` logs a warning and goes on. Defaults to ``'error'``.
         data_preprocessor (dict, optional): Defaults to the student's.
         init_cfg (dict, optional): MMEngine init config.
     """
@@ -105,9 +121,16 @@ class FEEDDistill(BaseAlgorithm):
                  batch_teachers: bool = False,
                  channels_last: bool = False,
                  nonfinite_loss: str = 'error',
+                 allow_random_teachers: bool = False,
+                 teacher_mismatch: str = 'error',
                  data_preprocessor: Optional[Union[Dict, nn.Module]] = None,
                  init_cfg: Optional[Dict] = None) -> None:
-        specs = parse_teachers(teachers)
+        if not isinstance(allow_random_teachers, bool):
+            raise FEEDConfigError(
+                'model.allow_random_teachers',
+                f'must be True or False, got {allow_random_teachers!r}')
+        self.teacher_mismatch = check_mismatch_mode(teacher_mismatch)
+        specs = parse_teachers(teachers, allow_random_teachers)
         student = build_model(architecture, 'model.architecture')
         if isinstance(data_preprocessor, Mapping) and \
                 'type' not in data_preprocessor:
@@ -120,6 +143,7 @@ class FEEDDistill(BaseAlgorithm):
         for name, spec in specs.items():
             self.teachers[name] = build_teacher(spec)
         self.teacher_ckpts = {name: spec.ckpt for name, spec in specs.items()}
+        self.teacher_fingerprints = teacher_fingerprints(specs)
         self.distiller = (distiller if isinstance(distiller, nn.Module) else
                           build_distiller(distiller))
         self.distiller.build_recorders(self.student, self.teachers, specs)
@@ -324,6 +348,20 @@ class FEEDDistill(BaseAlgorithm):
             pairs[name] = (translated, teacher_feature)
         self.distiller.clear_records()
         return pairs
+
+    def check_teacher_record(self, recorded: Optional[Mapping],
+                             checkpoint: Optional[str] = None) -> None:
+        """Check a checkpoint's record of its teachers
+        (``meta['feed_teachers']``) against this model's teachers, as
+        ``teacher_mismatch`` says.
+
+        Args:
+            recorded (Mapping, optional): The record; None for a checkpoint
+                saved before teachers were recorded (a warning).
+            checkpoint (str, optional): The checkpoint file, for messages.
+        """
+        check_teacher_record(recorded, self.teacher_fingerprints,
+                             self.teacher_mismatch, checkpoint)
 
     # ------------------------------------------------------------------
     # Checkpoints hold the student and the translators only.

@@ -37,7 +37,7 @@ class TeacherSpec:
         model (dict | str | nn.Module): Its model, as :func:`build_model`
             takes it.
         ckpt (str, optional): Checkpoint file or work dir; None keeps a
-            random teacher.
+            random teacher (only with ``allow_random_teachers``).
         feature (str | dict, optional): Feature location overriding the
             distiller's ``teacher_feature``.
         loss_weight (float): ``w_n`` of its FEED term (checked when the term
@@ -61,12 +61,22 @@ class TeacherSpec:
         return f'model.teachers.{self.name}'
 
 
-def parse_teachers(teachers: Any) -> 'OrderedDict[str, TeacherSpec]':
+def parse_teachers(teachers: Any, allow_random: bool = False
+                   ) -> 'OrderedDict[str, TeacherSpec]':
     """The ``teachers`` argument as ordered ``name -> TeacherSpec``.
 
     Accepts a dict ``name -> dict(model=..., ckpt=..., **options)`` or
     ``name -> (model, ckpt[, options])``, or a list of those values (named
     ``t0``, ``t1``, ... in order).
+
+    Args:
+        teachers (dict | list): FEEDDistill's ``teachers``.
+        allow_random (bool): Accept ``ckpt=None`` (a randomly initialised
+            teacher, for tests and benchmarks). A teacher without a ``ckpt``
+            key is refused either way. Defaults to False.
+
+    Returns:
+        OrderedDict: ``name -> TeacherSpec`` in order.
     """
     key = 'model.teachers'
     if isinstance(teachers, (list, tuple)):
@@ -91,8 +101,9 @@ def parse_teachers(teachers: Any) -> 'OrderedDict[str, TeacherSpec]':
                     t_key, 'a teacher tuple is (model, ckpt) or (model, '
                     f'ckpt, options_dict), got {spec!r}')
             options = dict(spec[2]) if len(spec) == 3 else {}
-            options.update(model=spec[0],
-                           ckpt=spec[1] if len(spec) > 1 else None)
+            options['model'] = spec[0]
+            if len(spec) > 1:
+                options['ckpt'] = spec[1]
         elif isinstance(spec, Mapping):
             options = dict(spec)
         else:
@@ -106,6 +117,15 @@ def parse_teachers(teachers: Any) -> 'OrderedDict[str, TeacherSpec]':
                     f'{", ".join(TEACHER_OPTION_KEYS)})')
         if 'model' not in options:
             raise FEEDConfigError(f'{t_key}.model', 'is required')
+        # A forgotten checkpoint would train from a random teacher; only an
+        # explicit ckpt=None under allow_random_teachers means that.
+        if 'ckpt' not in options or (options['ckpt'] is None
+                                     and not allow_random):
+            raise FEEDConfigError(
+                f'{t_key}.ckpt', 'is required (a teacher checkpoint file or '
+                'work dir); a randomly initialised teacher, for tests and '
+                'benchmarks only, is ckpt=None with '
+                'model.allow_random_teachers=True')
         specs[name] = TeacherSpec(name=name, **options)
     return specs
 

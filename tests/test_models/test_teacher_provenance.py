@@ -1,0 +1,150 @@
+"""Teacher fingerprints: hashed once, compared by content, required
+checkpoints (feed_mm/models/algorithms/teacher_provenance.py and the
+``ckpt`` rule of teacher_spec.py)."""
+import hashlib
+import logging
+import os
+import shutil
+
+import pytest
+
+from feed_mm.models.algorithms import teacher_provenance as provenance
+from feed_mm.models.algorithms.teacher_provenance import (
+    TeacherMismatchError, check_teacher_record, file_fingerprint,
+    file_sha256, teacher_fingerprints)
+from feed_mm.models.algorithms.teacher_spec import TeacherSpec
+from feed_mm.utils import FEEDConfigError
+from tests.test_models.feed_fixtures import (assert_config_error,
+                                             build_classifier, build_feed,
+                                             classifier, save_checkpoint)
+
+
+@pytest.fixture
+def teacher_file(tmp_path):
+    return save_checkpoint(build_classifier(classifier(16)),
+                           tmp_path / 'teacher.pth')
+
+
+def test_sha256_is_the_files_and_computed_once(teacher_file, monkeypatch):
+    with open(teacher_file, 'rb') as f:
+        expected = hashlib.sha256(f.read()).hexdigest()
+    assert file_sha256(teacher_file) == expected
+    # A second call must not read the file again.
+    monkeypatch.setattr(provenance, 'open', lambda *a, **k: 1 / 0,
+                        raising=False)
+    assert file_sha256(teacher_file) == expected
+    fingerprint = file_fingerprint(teacher_file)
+    assert fingerprint == dict(path=os.path.abspath(teacher_file),
+                               size=os.path.getsize(teacher_file),
+                               sha256=expected)
+
+
+def test_a_changed_file_is_hashed_again(tmp_path):
+    path = tmp_path / 'file.bin'
+    path.write_bytes(b'a' * 10)
+    first = file_sha256(str(path))
+    path.write_bytes(b'b' * 11)
+    assert file_sha256(str(path)) == hashlib.sha256(b'b' * 11).hexdigest()
+    assert first != file_sha256(str(path))
+
+
+def test_the_model_records_its_teachers(teacher_file):
+    algo = build_feed(teachers=dict(
+        t0=dict(model=classifier(16), ckpt=teacher_file),
+        t1=dict(model=classifier(4), ckpt=None)))
+    assert algo.teacher_fingerprints == dict(
+        t0=file_fingerprint(teacher_file), t1=None)
+
+
+@pytest.mark.parametrize('teachers', [
+    dict(t0=dict(model=classifier(16))),
+    dict(t0=(classifier(16), )),
+    [dict(model=classifier(16))],
+])
+def test_a_teacher_without_ckpt_is_refused(teachers):
+    error = assert_config_error('model.teachers.t0.ckpt', teachers=teachers)
+    assert 'is required' in str(error)
+    assert 'allow_random_teachers' in str(error)
+
+
+def test_random_teachers_only_with_the_option():
+    teachers = dict(t0=dict(model=classifier(16), ckpt=None))
+    assert_config_error('model.teachers.t0.ckpt', teachers=teachers,
+                        allow_random_teachers=False)
+    algo = build_feed(teachers=teachers, allow_random_teachers=True)
+    assert algo.teacher_fingerprints == dict(t0=None)
+    assert_config_error('model.allow_random_teachers', teachers=teachers,
+                        allow_random_teachers='yes')
+    assert_config_error('model.teacher_mismatch', teachers=teachers,
+                        teacher_mismatch='ignore')
+
+
+def _record(path):
+    return dict(t0=file_fingerprint(str(path)))
+
+
+def test_another_file_is_one_error_naming_both(tmp_path, teacher_file):
+    other = save_checkpoint(build_classifier(classifier(16)),
+                            tmp_path / 'other.pth')
+    recorded, configured = _record(teacher_file), _record(other)
+    with pytest.raises(TeacherMismatchError) as info:
+        check_teacher_record(recorded, configured, 'error', 'epoch_2.pth')
+    error = info.value
+    assert isinstance(error, FEEDConfigError)
+    assert error.key == 'model.teachers.t0.ckpt'
+    for text in (teacher_file, other, recorded['t0']['sha256'],
+                 configured['t0']['sha256'], 'epoch_2.pth',
+                 "model.teacher_mismatch='warn'"):
+        assert text in str(error), text
+
+
+def _logged(monkeypatch):
+    """The messages the provenance module logs, with their levels."""
+    logged = []
+    monkeypatch.setattr(provenance, 'print_log',
+                        lambda msg, logger, level: logged.append((level, msg)))
+    return logged
+
+
+def test_warn_mode_names_the_teachers_and_goes_on(tmp_path, teacher_file,
+                                                  monkeypatch):
+    other = save_checkpoint(build_classifier(classifier(16)),
+                            tmp_path / 'other.pth')
+    logged = _logged(monkeypatch)
+    names = check_teacher_record(_record(teacher_file), _record(other),
+                                 'warn')
+    assert names == ['t0']
+    [(level, message)] = logged
+    assert level == logging.WARNING and 'other teachers' in message
+    assert other in message and teacher_file in message
+
+
+def test_same_content_elsewhere_passes(tmp_path, teacher_file):
+    moved = shutil.copy(teacher_file, tmp_path / 'moved.pth')
+    assert check_teacher_record(_record(teacher_file), _record(moved)) == []
+
+
+def test_a_teacher_on_one_side_only_differs(teacher_file):
+    recorded = _record(teacher_file)
+    with pytest.raises(TeacherMismatchError, match="'t1'"):
+        check_teacher_record(recorded, dict(recorded, t1=None))
+    with pytest.raises(TeacherMismatchError, match='random initialisation'):
+        check_teacher_record(recorded, dict(t0=None))
+
+
+def test_a_checkpoint_without_record_only_warns(teacher_file, monkeypatch):
+    logged = _logged(monkeypatch)
+    assert check_teacher_record(None, _record(teacher_file)) == []
+    [(level, message)] = logged
+    assert level == logging.WARNING and 'no record of its teachers' in message
+
+
+def test_a_url_teacher_is_compared_by_its_address():
+    url = 'https://example.org/teacher.pth'
+    recorded = teacher_fingerprints(
+        dict(t0=TeacherSpec(name='t0', model=None, ckpt=url)))
+    assert recorded == dict(t0=dict(path=url, size=None, sha256=None))
+    assert check_teacher_record(recorded, recorded) == []
+    other = dict(t0=dict(path=url + '?v=2', size=None, sha256=None))
+    with pytest.raises(TeacherMismatchError, match='not hashed'):
+        check_teacher_record(recorded, other)

@@ -1,0 +1,38 @@
+"""The zoo report's teacher checkpoints: summed up per setting, and
+tolerated where older results lack them."""
+from feed_mm.zoo.report import format_report, teacher_sha256
+
+
+def _fingerprint(sha):
+    return dict(path=f'/teachers/{sha}.pth', size=1, sha256=sha * 64)
+
+
+def test_teacher_sha256_lists_distinct_checkpoints_per_teacher():
+    seeds = [
+        dict(seed=0, teacher_fingerprints=dict(t0=_fingerprint('a'),
+                                               t1=_fingerprint('b'))),
+        dict(seed=1, teacher_fingerprints=dict(t0=_fingerprint('a'),
+                                               t1=_fingerprint('c'))),
+        dict(seed=2, teacher_fingerprints=dict(t0=None, t1=None)),
+        dict(seed=3, teacher_fingerprints=None),
+        dict(seed=4),
+    ]
+    assert teacher_sha256(seeds) == dict(t0=['a' * 64],
+                                         t1=['b' * 64, 'c' * 64])
+    assert teacher_sha256(seeds[3:]) == {}
+
+
+def _results(settings):
+    return dict(title='t', metric='accuracy/top1', runs_finished=1,
+                runs_planned=1, baselines=[], notes='',
+                teachers=dict(runs=[]), ensemble=None, settings=settings)
+
+
+def test_report_lists_recorded_teachers_and_tolerates_older_results():
+    seeds = [dict(seed=0, test=90.0, val=91.0)]
+    older = dict(name='ft', label='FT', seeds=seeds, differences={})
+    report = format_report(_results([older]))
+    assert '| FT | 1 |' in report and 'Teacher checkpoints' not in report
+    recorded = dict(older, teacher_sha256=dict(t0=['a' * 64]))
+    assert ('Teacher checkpoints (sha256, first 12 digits): FT: t0 '
+            + 'a' * 12) in format_report(_results([recorded]))
