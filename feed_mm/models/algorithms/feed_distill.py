@@ -315,10 +315,9 @@ class FEEDDistill(BaseAlgorithm):
         self._run_teachers(inputs, None)
         with self.distiller.student_recorders:
             self.student(inputs, mode='tensor')
-        student_feature = self.distiller.feed_feature(None)
         pairs = {}
-        for name, translator in self.distiller.translators.items():
-            translated = translator(student_feature)
+        for name, translated in self.distiller.translate(
+                self.distiller.feed_feature(None)).items():
             teacher_feature = self.distiller.feed_losses[name].align(
                 translated, self.distiller.feed_feature(name), name)
             pairs[name] = (translated, teacher_feature)
