@@ -19,6 +19,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from feed_mm.models.distillers import build_distiller
 from feed_mm.models.distillers.validation import check_distill_losses
 from feed_mm.utils import FEEDConfigError
+from .compiling import compile_forward, compile_models, parse_compile
 from .nonfinite_loss import NonFiniteLossGuard
 from .teacher_forward import (StopForward, cast_floats, forward_teacher,
                               parse_autocast, plan_teacher_forwards)
@@ -80,6 +81,14 @@ class FEEDDistill(BaseAlgorithm):
         channels_last (bool): Put student, translators, teachers and the
             training batches in ``channels_last`` memory format.
             Defaults to False.
+        compile (bool | dict): Compile the student, the teachers' truncated
+            forwards and the translators with ``torch.compile`` (True, or a
+            dict of its arguments over ``dict(dynamic=False)``), as pure
+            tensor functions whose recorders and early stop stay eager: no
+            recompilation after the warm-up (see ``compiling.py``). Not with
+            ``batch_teachers``. MMEngine's ``compile`` config key is moved
+            here for a FEEDDistill model by ``tools/train.py``.
+            Defaults to False.
         nonfinite_loss (str): When a training loss term is NaN or infinite:
             ``'error'`` raises a :class:`~feed_mm.utils.NonFiniteLossError`
             naming the term and the iteration before the optimizer step;
@@ -104,6 +113,7 @@ class FEEDDistill(BaseAlgorithm):
                  teacher_autocast: Optional[str] = None,
                  batch_teachers: bool = False,
                  channels_last: bool = False,
+                 compile: Union[bool, Dict] = False,
                  nonfinite_loss: str = 'error',
                  data_preprocessor: Optional[Union[Dict, nn.Module]] = None,
                  init_cfg: Optional[Dict] = None) -> None:
@@ -159,6 +169,7 @@ class FEEDDistill(BaseAlgorithm):
         ] + [f'teachers.{name}' for name, _ in self.teachers.named_buffers()]
         if channels_last:
             self.to(memory_format=torch.channels_last)
+        self._compiled_units = self._compile(parse_compile(compile))
         self.train()
 
     @property
@@ -171,6 +182,35 @@ class FEEDDistill(BaseAlgorithm):
         """Teacher names by forward: a group of several runs as one batched
         forward (``batch_teachers``), a single name runs alone."""
         return [list(names) for names in self._teacher_groups]
+
+    @property
+    def compiled_units(self) -> Dict[str, List[str]]:
+        """Under ``compile``: ``'student'``, each compiled teacher's name and
+        ``'distiller'`` -> the paths (methods for the distiller) whose
+        compiled versions run; empty when eager."""
+        return {name: list(units)
+                for name, units in self._compiled_units.items()}
+
+    def _compile(self, options: Optional[Dict]) -> Dict[str, List[str]]:
+        """Compile the student's and teachers' units and the translators
+        (see ``compiling.py``); a teacher whose records are not all module
+        records runs its whole loss forward eagerly."""
+        if options is None:
+            return {}
+        if self._batched:
+            raise FEEDConfigError(
+                'model.compile', 'cannot be combined with batch_teachers: '
+                'a vmapped teacher forward is not compiled')
+        recorded = {'student': self.distiller.module_sources(None)}
+        owners = {'student': self.student}
+        for name, teacher in self.teachers.items():
+            tap = self._taps[name]
+            recorded[name] = None if tap is None else tap.module_names
+            owners[name] = teacher
+        units = compile_models(recorded, owners, options)
+        compile_forward(self.distiller, options, 'translate')
+        units['distiller'] = ['translate']
+        return units
 
     # ------------------------------------------------------------------
     def _dry_run(self, input_shape: Sequence[int]

@@ -348,14 +348,16 @@ class FEEDDistiller(BaseDistiller):
                 recorder.reset_data_buffer()
 
     def module_sources(self,
-                       teacher: str,
+                       teacher: Optional[str],
                        outputs_only: bool = False) -> Optional[List[str]]:
-        """Module paths recorded on ``teacher``, or None when one of its
-        recorders is not a module recorder (then the teacher must run its
-        full ``loss`` forward), or, with ``outputs_only``, not a module
-        outputs recorder."""
+        """Module paths recorded on ``teacher`` (None: the student), or None
+        when one of its recorders is not a module recorder (then the teacher
+        must run its full ``loss`` forward), or, with ``outputs_only``, not a
+        module outputs recorder."""
+        manager = (self.student_recorders
+                   if teacher is None else self.teacher_recorders[teacher])
         sources = []
-        for recorder in self.teacher_recorders[teacher].recorders.values():
+        for recorder in manager.recorders.values():
             # ModuleInputsRecorder derives from ModuleOutputsRecorder.
             if not isinstance(recorder, ModuleOutputsRecorder) or (
                     outputs_only
