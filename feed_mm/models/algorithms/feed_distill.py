@@ -22,7 +22,8 @@ from feed_mm.utils import FEEDConfigError
 from .compiling import compile_forward, compile_models, parse_compile
 from .nonfinite_loss import NonFiniteLossGuard
 from .teacher_forward import (StopForward, cast_floats, forward_teacher,
-                              parse_autocast, plan_teacher_forwards)
+                              parse_autocast, plan_teacher_forwards,
+                              resolve_autocast)
 from .teacher_spec import ModelSpec, build_model, build_teacher, parse_teachers
 
 
@@ -70,7 +71,10 @@ class FEEDDistill(BaseAlgorithm):
         teacher_autocast (str, optional): Run the teachers under autocast
             in ``'bf16'`` or ``'fp16'``; their maps are cast back to the
             input's dtype, so every loss is computed in full precision.
-            Defaults to None (full precision).
+            ``'auto'``: the fastest measured for the batch's device, fp16 on
+            CUDA, bf16 on a CPU with native bf16, else full precision (the
+            FEED recipe's setting; docs/benchmark.md has the speed and the
+            deviation of the loss). Defaults to None (full precision).
         batch_teachers (bool): Run teachers of one architecture (same model
             config, same recorded modules) as one forward vmapped over their
             stacked weights. Needs ``teacher_norm_eval=True`` and module
@@ -141,7 +145,7 @@ class FEEDDistill(BaseAlgorithm):
         # May be set by MMRazor's StopDistillHook.
         self.distillation_stopped = False
         self._loss_guard = NonFiniteLossGuard(self, nonfinite_loss)
-        self._teacher_dtype = parse_autocast(teacher_autocast)
+        self._teacher_autocast = parse_autocast(teacher_autocast)
         for option, value in (('batch_teachers', batch_teachers),
                               ('channels_last', channels_last)):
             if not isinstance(value, bool):
@@ -300,7 +304,7 @@ class FEEDDistill(BaseAlgorithm):
                 self._forward_teacher(names[0], inputs, data_samples)
                 continue
             with torch.no_grad():
-                outputs = group(inputs, self._teacher_dtype)
+                outputs = group(inputs, self._teacher_dtype(inputs))
             for name, records in zip(names, outputs):
                 for recorder in self.distiller.teacher_recorders[
                         name].recorders.values():
@@ -313,7 +317,12 @@ class FEEDDistill(BaseAlgorithm):
                          guard: Optional[Callable] = None) -> None:
         forward_teacher(self.teachers[name], inputs, data_samples,
                         self.distiller.teacher_recorders[name],
-                        self._taps[name], self._teacher_dtype, guard)
+                        self._taps[name], self._teacher_dtype(inputs), guard)
+
+    def _teacher_dtype(self, inputs: torch.Tensor) -> Optional[torch.dtype]:
+        """The teachers' autocast dtype for a batch on ``inputs``'s
+        device."""
+        return resolve_autocast(self._teacher_autocast, inputs.device)
 
     def parse_losses(self, losses: Dict[str, torch.Tensor]
                      ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
