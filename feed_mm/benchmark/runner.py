@@ -16,8 +16,9 @@ from .cases import (build_case, build_teacher, feature_shapes, make_batch,
                     translators_step, weight_bytes)
 from .memory import MIB, add_memory
 from .report import summarize_targets
-from .setting import DEFAULT_OPTIONS, Setting, check_arguments
-from .timing import time_interleaved, time_ms
+from .setting import (DEFAULT_OPTIONS, Setting, check_arguments,
+                      parse_variant)
+from .timing import compiled_frames, time_interleaved, time_ms, time_once_ms
 
 
 def run_benchmark(setting: Setting,
@@ -103,6 +104,7 @@ def run_benchmark(setting: Setting,
             teachers[t]['backbone_forward_ms'] for t in names)
 
         algo, step = build_case(setting, dict(case='feed', n=n), batch)
+        run['first_step_ms'] = time_once_ms(step, device)
         student_shape, teacher_shapes = feature_shapes(algo, batch)
         run['mmrazor_ft_step_ms'] = run['feed_over_mmrazor_ft'] = None
         if n == 1:
@@ -148,12 +150,23 @@ def run_benchmark(setting: Setting,
                 options[variant] = dict(
                     skipped='batched teachers need N >= 2')
                 continue
+            if 'compile' in parse_variant(variant):
+                # Graphs of an earlier variant would be reused: each
+                # compiled variant's first step pays its whole warm-up.
+                torch._dynamo.reset()
             algo, step = build_case(
                 setting, dict(case='feed', n=n, variant=variant), batch)
+            frames = compiled_frames()
+            first_ms = time_once_ms(step, device)
+            log(f'N={n} [{variant}] first step: {first_ms:.2f} ms')
+            warm_frames = compiled_frames()
             phase_ms = timed(f'N={n} [{variant}] teacher phase',
                              teacher_phase(algo, batch))
             step_ms = timed(f'N={n} [{variant}] FEED step', step)
             options[variant] = dict(
+                first_step_ms=first_ms,
+                compiles_in_first_step=warm_frames - frames,
+                compiles_after_first_step=compiled_frames() - warm_frames,
                 teacher_groups=algo.teacher_groups,
                 teacher_phase_ms=phase_ms,
                 teacher_phase_speedup=_ratio(run['teacher_phase_ms'],
