@@ -154,3 +154,17 @@ def test_compile_with_batched_teachers_is_refused():
     error = assert_config_error('model.compile', teachers=teachers,
                                 batch_teachers=True, compile=True)
     assert 'batch_teachers' in str(error)
+
+
+def test_compiled_with_the_fast_options_keeps_their_losses():
+    # Autocast and channels_last are entered eagerly around the compiled
+    # forwards: the graphs run under them.
+    eager, compiled = pair(teacher_autocast='bf16', channels_last=True)
+    optims = (sgd(eager), sgd(compiled))
+    for step, n in enumerate((8, 5)):
+        batch_data = data(n, seed=step)
+        expected = eager.train_step(batch_data, optims[0])
+        logs = compiled.train_step(batch_data, optims[1])
+        for key, value in expected.items():
+            torch.testing.assert_close(logs[key], value, rtol=1e-3,
+                                       atol=1e-5)
