@@ -116,7 +116,8 @@ def format_report(results: Dict[str, Any]) -> str:
     ]
     option_rows = [[
         r['n'], variant, o['teacher_phase_ms'], o['teacher_phase_speedup'],
-        o['feed_step_ms'], o['feed_step_speedup'], o['feed_over_floor_full'],
+        o['plain_step_ms'], o['feed_step_ms'], o['feed_step_speedup'],
+        o['feed_over_floor_full'],
         o['first_step_ms'], o['compiles_in_first_step'],
         o['compiles_after_first_step'],
         _fmt((o.get('memory') or {}).get('peak_mib'), 1)
@@ -124,7 +125,8 @@ def format_report(results: Dict[str, Any]) -> str:
                    if 'skipped' not in o]
     if option_rows:
         parts += ['', _table(['N', 'option', 'teacher phase (ms)',
-                              'phase speedup', 'FEED step (ms)',
+                              'phase speedup', 'plain step (ms)',
+                              'FEED step (ms)',
                               'step speedup', 'FEED/floor full',
                               'first step (ms)', 'compiles in first step',
                               'compiles after', 'peak memory (MiB)'],

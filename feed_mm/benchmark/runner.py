@@ -27,6 +27,7 @@ def run_benchmark(setting: Setting,
                   warmup: int = 3,
                   repeats: int = 10,
                   memory: bool = True,
+                  in_turns: bool = False,
                   command: Optional[str] = None,
                   log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run the benchmark; returns the figures (see ``docs/benchmark.md``
@@ -42,6 +43,10 @@ def run_benchmark(setting: Setting,
         warmup (int): Untimed calls before each timing.
         repeats (int): Timed calls; their median is reported.
         memory (bool): Measure peak memory.
+        in_turns (bool): Time each variant's step in turns with the plain
+            FEED step of the same N (plain, variant, plain, ...), so that a
+            drift of a shared machine weighs on both alike; its speedup is
+            then against that plain time.
         command (str, optional): The command line, kept in the results.
         log (Callable): Progress messages.
 
@@ -142,6 +147,7 @@ def run_benchmark(setting: Setting,
         run['feed_minus_translators_over_floor_full'] = _ratio(
             run['feed_step_ms'] - run['translators_ms'], run['floor_full_ms'])
         run['teacher_groups'] = algo.teacher_groups
+        plain_step = step if in_turns else None
         del algo, step
 
         options: Dict[str, Dict[str, Any]] = {}
@@ -162,7 +168,15 @@ def run_benchmark(setting: Setting,
             warm_frames = compiled_frames()
             phase_ms = timed(f'N={n} [{variant}] teacher phase',
                              teacher_phase(algo, batch))
-            step_ms = timed(f'N={n} [{variant}] FEED step', step)
+            if plain_step is None:
+                step_ms = timed(f'N={n} [{variant}] FEED step', step)
+                plain_ms = run['feed_step_ms']
+            else:
+                times = time_interleaved(dict(plain=plain_step, variant=step),
+                                         device, warmup, repeats)
+                step_ms, plain_ms = times['variant'], times['plain']
+                log(f'N={n} [{variant}] FEED step: {step_ms:.2f} ms, plain: '
+                    f'{plain_ms:.2f} ms (in turns)')
             options[variant] = dict(
                 first_step_ms=first_ms,
                 compiles_in_first_step=warm_frames - frames,
@@ -172,10 +186,12 @@ def run_benchmark(setting: Setting,
                 teacher_phase_speedup=_ratio(run['teacher_phase_ms'],
                                              phase_ms),
                 feed_step_ms=step_ms,
-                feed_step_speedup=_ratio(run['feed_step_ms'], step_ms),
+                plain_step_ms=plain_ms,
+                feed_step_speedup=_ratio(plain_ms, step_ms),
                 feed_over_floor_full=_ratio(step_ms, run['floor_full_ms']))
             del algo, step
         run['options'] = options
+        del plain_step
         runs.append(run)
         gc.collect()
     results['runs'] = runs
@@ -199,6 +215,7 @@ def run_benchmark(setting: Setting,
         options=variants,
         warmup=warmup,
         repeats=repeats,
+        in_turns=in_turns,
         threads=setting.threads,
         memory_method=None if not memory else
         ('cuda_max_memory_allocated' if device == 'cuda' else

@@ -124,6 +124,8 @@ def test_options_and_their_speedups(bench):
         assert option['compiles_after_first_step'] == 0
         assert close(option['teacher_phase_speedup'],
                      run['teacher_phase_ms'] / option['teacher_phase_ms'])
+        # Not in turns: against the plain step timed on its own.
+        assert option['plain_step_ms'] == run['feed_step_ms']
         assert close(option['feed_step_speedup'],
                      run['feed_step_ms'] / option['feed_step_ms'])
         assert close(option['feed_over_floor_full'],
@@ -250,3 +252,21 @@ def test_compiled_targets_follow_the_rows():
     assert targets['compiled_without_recompiles'] == {'2': True, '3': False}
     slow = summarize_targets(dict(runs=[run(3, 1.1, 0)]))
     assert slow['compiled_over_eager_step_n3_le_0_85'] is False
+
+
+def test_variants_in_turns_with_the_plain_step(tmp_path):
+    path = tmp_path / 'bench.json'
+    result = run_tool('tools/analysis/benchmark.py', '--preset', 'digits',
+                      '--batch-size', '4', '--teachers', '2', '--warmup',
+                      '0', '--repeats', '2', '--threads', '1', '--no-memory',
+                      '--in-turns', '--options', 'fast', '--json', str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '(in turns)' in result.stderr
+    results = json.loads(path.read_text())
+    assert results['meta']['in_turns'] is True
+    run = results['runs'][0]
+    option = run['options']['fast']
+    # The plain step of the pair is timed again, beside the variant.
+    assert option['plain_step_ms'] > 0
+    assert close(option['feed_step_speedup'],
+                 option['plain_step_ms'] / option['feed_step_ms'])
