@@ -4,9 +4,10 @@ the teachers, the dry run that sizes the translators, the training step
 ways of running frozen teachers in ``teacher_forward.py``, the recorders,
 translators and losses in :class:`~feed_mm.models.distillers.FEEDDistiller`.
 """
+from contextlib import contextmanager
 from functools import partial
-from typing import (Callable, Dict, List, Mapping, Optional, Sequence, Tuple,
-                    Union)
+from typing import (Callable, Dict, Iterator, List, Mapping, Optional,
+                    Sequence, Tuple, Union)
 
 import torch
 import torch.nn as nn
@@ -318,6 +319,18 @@ class FEEDDistill(BaseAlgorithm):
         forward_teacher(self.teachers[name], inputs, data_samples,
                         self.distiller.teacher_recorders[name],
                         self._taps[name], self._teacher_dtype(inputs), guard)
+
+    @contextmanager
+    def exact_teachers(self) -> Iterator[None]:
+        """Within the block the teachers run in full precision, whatever
+        ``teacher_autocast`` says: for measurements such as the
+        reconstruction error."""
+        setting = self._teacher_autocast
+        self._teacher_autocast = None
+        try:
+            yield
+        finally:
+            self._teacher_autocast = setting
 
     def _teacher_dtype(self, inputs: torch.Tensor) -> Optional[torch.dtype]:
         """The teachers' autocast dtype for a batch on ``inputs``'s
