@@ -108,7 +108,8 @@ def format_report(results: Dict[str, Any]) -> str:
                 'MMRazor FT (ms)', 'FEED/MMRazor'],
                [[r['n'], results['student']['step_ms'], r['floor_full_ms'],
                  r['floor_backbone_ms'], r['feed_step_ms'],
-                 r['first_step_ms'], r['feed_over_floor_full'], r['feed_over_floor_backbone'],
+                 r['first_step_ms'], r['feed_over_floor_full'],
+                 r['feed_over_floor_backbone'],
                  r['feed_minus_translators_over_floor_full'],
                  r['teacher_phase_ms'], 100 * r['translators_share'],
                  r['mmrazor_ft_step_ms'], r['feed_over_mmrazor_ft']]
