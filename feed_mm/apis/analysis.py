@@ -17,7 +17,8 @@ def reconstruction_errors(model,
 
     For each sample, ``L1 = ||phi(F_t) - phi(tau(F_s))||_1`` and
     ``L2 = ||phi(F_t) - phi(tau(F_s))||_2`` (phi: per-sample L2-normalised,
-    flattened map); the result is their mean over all samples.
+    flattened map); the result is their mean over all samples. The teachers
+    run in full precision, whatever the model's ``teacher_autocast``.
 
     Args:
         model (FEEDDistill): A FEED model with trained translators.
@@ -35,8 +36,9 @@ def reconstruction_errors(model,
         if max_batches is not None and index >= max_batches:
             break
         inputs = model.data_preprocessor(data_batch, False)['inputs']
-        for name, (translated, teacher) in model.feed_feature_pairs(
-                inputs).items():
+        with model.exact_teachers():
+            pairs = model.feed_feature_pairs(inputs)
+        for name, (translated, teacher) in pairs.items():
             diff = feature_factor(teacher) - feature_factor(translated)
             batch_sums = torch.stack(
                 [diff.abs().sum(1).sum(),

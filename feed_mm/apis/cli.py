@@ -4,7 +4,7 @@ import argparse
 import os
 import os.path as osp
 import sys
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional
 
 from mmengine.config import Config, DictAction
 
@@ -70,6 +70,7 @@ def load_config(config: str, work_dir: Optional[str],
     cfg = Config.fromfile(resolve_config(config))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    move_compile_to_feed(cfg)
     cfg.launcher = launcher
     if launcher != 'none' and not _cuda_available():
         # NCCL needs GPUs; gloo runs the same job on CPU processes.
@@ -91,6 +92,25 @@ def load_config(config: str, work_dir: Optional[str],
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+def move_compile_to_feed(cfg: Config) -> None:
+    """Hand MMEngine's ``compile`` option of a FEED config to
+    ``FEEDDistill(compile=...)``.
+
+    The runner would compile the whole ``train_step``, whose recorders and
+    teacher early stop make dynamo recompile at every step until it gives
+    up; FEED compiles its pure tensor parts instead (see
+    ``feed_mm/models/algorithms/compiling.py``).
+    """
+    model = cfg.get('model')
+    compile_cfg = cfg.get('compile')
+    if compile_cfg is None or compile_cfg is False or not isinstance(
+            model, Mapping) or str(model.get('type', '')).rpartition(
+                '.')[2] != 'FEEDDistill':
+        return
+    model['compile'] = compile_cfg
+    cfg.compile = None
 
 
 def _cuda_available() -> bool:

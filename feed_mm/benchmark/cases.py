@@ -18,7 +18,7 @@ import feed_mm  # noqa: F401 - torch shims and registries before any build
 from feed_mm.models.algorithms.teacher_forward import ModuleTap
 from feed_mm.models.algorithms.teacher_spec import build_model
 from feed_mm.models.distillers.validation import parse_feature_spec
-from .setting import Setting, parse_variant
+from .setting import Setting, variant_kwargs
 
 # SGD as in the paper's CIFAR schedule; a small lr keeps random-label
 # training finite (NaNs or denormals would change the timings).
@@ -51,7 +51,6 @@ def build_teacher(setting: Setting) -> nn.Module:
 def build_feed(setting: Setting, n: int, variant: str = '') -> nn.Module:
     """FEEDDistill with ``n`` teachers of the setting's teacher model (random
     weights) and the options of ``variant``."""
-    options = parse_variant(variant) if variant else {}
     algo = _razor_build(
         dict(
             type='FEEDDistill',
@@ -61,10 +60,9 @@ def build_feed(setting: Setting, n: int, variant: str = '') -> nn.Module:
                 for i in range(n)
             },
             allow_random_teachers=True,
-            distiller=setting.distiller,
             input_shape=setting.input_shape,
             data_preprocessor=setting.preprocessor,
-            **options))
+            **variant_kwargs(variant, setting.distiller)))
     return algo.to(setting.device).train()
 
 
@@ -227,9 +225,9 @@ def teacher_phase(algo: nn.Module, batch: Dict[str, Any]) -> Callable[[], None]:
 
 def translators_step(algo: nn.Module,
                      student_shape: torch.Size) -> Callable[[], None]:
-    """Forward and backward of all translators on a student-sized map."""
-    translators = list(algo.distiller.translators.values())
-    params = [p for t in translators for p in t.parameters()]
+    """Forward and backward of all translators on a student-sized map, as
+    the step runs them (fused under ``fuse_translators``)."""
+    params = list(algo.distiller.translators.parameters())
     feature = torch.randn(
         student_shape, device=next(algo.parameters()).device,
         requires_grad=True)
@@ -238,7 +236,8 @@ def translators_step(algo: nn.Module,
         feature.grad = None
         for param in params:
             param.grad = None
-        sum(t(feature).float().mean() for t in translators).backward()
+        sum(t.float().mean()
+            for t in algo.distiller.translate(feature).values()).backward()
 
     return run
 

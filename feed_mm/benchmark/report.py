@@ -6,6 +6,8 @@ from typing import Any, Callable, Dict, Optional, Sequence
 FLOOR_TARGET = 1.05
 MMRAZOR_TARGET = 1.0
 BATCHED_TARGET = 1.5
+# Compiled FEED step / eager FEED step at N = 3 (issue 15).
+COMPILED_TARGET = 0.85
 
 
 def summarize_targets(results: Dict[str, Any]) -> Dict[str, Any]:
@@ -24,7 +26,25 @@ def summarize_targets(results: Dict[str, Any]) -> Dict[str, Any]:
         if run['n'] == 3 for v in run['options']
         if 'batched' in v.split('+') and 'skipped' not in run['options'][v]
     ]
+    compiled = {
+        str(run['n']): {v: o for v, o in run['options'].items()
+                        if 'compiled' in v.split('+') and 'skipped' not in o}
+        for run in runs
+    }
+    plain_compiled = [
+        1 / run['options']['compiled']['feed_step_speedup'] for run in runs
+        if run['n'] == 3 and 'compiled' in run['options']
+    ]
     return dict(
+        compiled_over_eager_step_n3=plain_compiled[0]
+        if plain_compiled else None,
+        compiled_over_eager_step_n3_le_0_85=plain_compiled[0] <=
+        COMPILED_TARGET if plain_compiled else None,
+        compiled_without_recompiles={
+            n: all(o['compiles_after_first_step'] == 0
+                   for o in variants.values()) if variants else None
+            for n, variants in compiled.items()
+        },
         feed_over_floor_full_le_1_05=per_n(
             lambda r: at_most(r['feed_over_floor_full'], FLOOR_TARGET)),
         feed_over_floor_backbone_le_1_05=per_n(
@@ -81,13 +101,15 @@ def format_report(results: Dict[str, Any]) -> str:
                 for name, t in results['teachers'].items()]),
         '',
         _table(['N', 'student step (ms)', 'floor full (ms)',
-                'floor backbone (ms)', 'FEED step (ms)', 'FEED/floor full',
+                'floor backbone (ms)', 'FEED step (ms)', 'first step (ms)',
+                'FEED/floor full',
                 'FEED/floor backbone', '(FEED - translators)/floor full',
                 'teacher phase (ms)', 'translators share (%)',
                 'MMRazor FT (ms)', 'FEED/MMRazor'],
                [[r['n'], results['student']['step_ms'], r['floor_full_ms'],
                  r['floor_backbone_ms'], r['feed_step_ms'],
-                 r['feed_over_floor_full'], r['feed_over_floor_backbone'],
+                 r['first_step_ms'], r['feed_over_floor_full'],
+                 r['feed_over_floor_backbone'],
                  r['feed_minus_translators_over_floor_full'],
                  r['teacher_phase_ms'], 100 * r['translators_share'],
                  r['mmrazor_ft_step_ms'], r['feed_over_mmrazor_ft']]
@@ -95,15 +117,21 @@ def format_report(results: Dict[str, Any]) -> str:
     ]
     option_rows = [[
         r['n'], variant, o['teacher_phase_ms'], o['teacher_phase_speedup'],
-        o['feed_step_ms'], o['feed_step_speedup'], o['feed_over_floor_full'],
+        o['plain_step_ms'], o['feed_step_ms'], o['feed_step_speedup'],
+        o['feed_over_floor_full'],
+        o['first_step_ms'], o['compiles_in_first_step'],
+        o['compiles_after_first_step'],
         _fmt((o.get('memory') or {}).get('peak_mib'), 1)
     ] for r in results['runs'] for variant, o in r['options'].items()
                    if 'skipped' not in o]
     if option_rows:
         parts += ['', _table(['N', 'option', 'teacher phase (ms)',
-                              'phase speedup', 'FEED step (ms)',
+                              'phase speedup', 'plain step (ms)',
+                              'FEED step (ms)',
                               'step speedup', 'FEED/floor full',
-                              'peak memory (MiB)'], option_rows)]
+                              'first step (ms)', 'compiles in first step',
+                              'compiles after', 'peak memory (MiB)'],
+                             option_rows)]
     if results['student']['memory'] is not None:
         mem_rows = [['student step', results['student']['memory'], None]]
         mem_rows += [[f'teacher {k.replace("_", " ")}', v, None]

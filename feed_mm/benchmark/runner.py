@@ -16,8 +16,9 @@ from .cases import (build_case, build_teacher, feature_shapes, make_batch,
                     translators_step, weight_bytes)
 from .memory import MIB, add_memory
 from .report import summarize_targets
-from .setting import DEFAULT_OPTIONS, Setting, check_arguments
-from .timing import time_interleaved, time_ms
+from .setting import (DEFAULT_OPTIONS, Setting, check_arguments,
+                      parse_variant)
+from .timing import compiled_frames, time_interleaved, time_ms, time_once_ms
 
 
 def run_benchmark(setting: Setting,
@@ -26,6 +27,7 @@ def run_benchmark(setting: Setting,
                   warmup: int = 3,
                   repeats: int = 10,
                   memory: bool = True,
+                  in_turns: bool = False,
                   command: Optional[str] = None,
                   log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run the benchmark; returns the figures (see ``docs/benchmark.md``
@@ -41,6 +43,10 @@ def run_benchmark(setting: Setting,
         warmup (int): Untimed calls before each timing.
         repeats (int): Timed calls; their median is reported.
         memory (bool): Measure peak memory.
+        in_turns (bool): Time each variant's step in turns with the plain
+            FEED step of the same N (plain, variant, plain, ...), so that a
+            drift of a shared machine weighs on both alike; its speedup is
+            then against that plain time.
         command (str, optional): The command line, kept in the results.
         log (Callable): Progress messages.
 
@@ -103,6 +109,7 @@ def run_benchmark(setting: Setting,
             teachers[t]['backbone_forward_ms'] for t in names)
 
         algo, step = build_case(setting, dict(case='feed', n=n), batch)
+        run['first_step_ms'] = time_once_ms(step, device)
         student_shape, teacher_shapes = feature_shapes(algo, batch)
         run['mmrazor_ft_step_ms'] = run['feed_over_mmrazor_ft'] = None
         if n == 1:
@@ -140,6 +147,7 @@ def run_benchmark(setting: Setting,
         run['feed_minus_translators_over_floor_full'] = _ratio(
             run['feed_step_ms'] - run['translators_ms'], run['floor_full_ms'])
         run['teacher_groups'] = algo.teacher_groups
+        plain_step = step if in_turns else None
         del algo, step
 
         options: Dict[str, Dict[str, Any]] = {}
@@ -148,21 +156,42 @@ def run_benchmark(setting: Setting,
                 options[variant] = dict(
                     skipped='batched teachers need N >= 2')
                 continue
+            if 'compile' in parse_variant(variant):
+                # Graphs of an earlier variant would be reused: each
+                # compiled variant's first step pays its whole warm-up.
+                torch._dynamo.reset()
             algo, step = build_case(
                 setting, dict(case='feed', n=n, variant=variant), batch)
+            frames = compiled_frames()
+            first_ms = time_once_ms(step, device)
+            log(f'N={n} [{variant}] first step: {first_ms:.2f} ms')
+            warm_frames = compiled_frames()
             phase_ms = timed(f'N={n} [{variant}] teacher phase',
                              teacher_phase(algo, batch))
-            step_ms = timed(f'N={n} [{variant}] FEED step', step)
+            if plain_step is None:
+                step_ms = timed(f'N={n} [{variant}] FEED step', step)
+                plain_ms = run['feed_step_ms']
+            else:
+                times = time_interleaved(dict(plain=plain_step, variant=step),
+                                         device, warmup, repeats)
+                step_ms, plain_ms = times['variant'], times['plain']
+                log(f'N={n} [{variant}] FEED step: {step_ms:.2f} ms, plain: '
+                    f'{plain_ms:.2f} ms (in turns)')
             options[variant] = dict(
+                first_step_ms=first_ms,
+                compiles_in_first_step=warm_frames - frames,
+                compiles_after_first_step=compiled_frames() - warm_frames,
                 teacher_groups=algo.teacher_groups,
                 teacher_phase_ms=phase_ms,
                 teacher_phase_speedup=_ratio(run['teacher_phase_ms'],
                                              phase_ms),
                 feed_step_ms=step_ms,
-                feed_step_speedup=_ratio(run['feed_step_ms'], step_ms),
+                plain_step_ms=plain_ms,
+                feed_step_speedup=_ratio(plain_ms, step_ms),
                 feed_over_floor_full=_ratio(step_ms, run['floor_full_ms']))
             del algo, step
         run['options'] = options
+        del plain_step
         runs.append(run)
         gc.collect()
     results['runs'] = runs
@@ -186,6 +215,7 @@ def run_benchmark(setting: Setting,
         options=variants,
         warmup=warmup,
         repeats=repeats,
+        in_turns=in_turns,
         threads=setting.threads,
         memory_method=None if not memory else
         ('cuda_max_memory_allocated' if device == 'cuda' else

@@ -34,3 +34,20 @@ def time_ms(fn: Callable[[], Any], device: str, warmup: int,
             repeats: int) -> float:
     """Median wall time of ``fn`` in milliseconds, after ``warmup`` calls."""
     return time_interleaved(dict(fn=fn), device, warmup, repeats)['fn']
+
+
+def time_once_ms(fn: Callable[[], Any], device: str) -> float:
+    """Wall time of one call of ``fn`` in milliseconds: a first step, with
+    its lazy initialisation and, when compiled, its compilation."""
+    synchronize(device)
+    start = time.perf_counter()
+    fn()
+    synchronize(device)
+    return (time.perf_counter() - start) * 1e3
+
+
+def compiled_frames() -> int:
+    """Frames dynamo has compiled in this process so far (a recompilation
+    is one more)."""
+    from torch._dynamo.utils import counters
+    return counters['frames']['total']

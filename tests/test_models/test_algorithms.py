@@ -71,7 +71,9 @@ def test_feed_term_alone_reaches_backbone_and_its_own_translator(algo):
     assert algo.student.head.fc.weight.grad is None
     assert all(p.grad is not None
                for p in algo.distiller.translators['t0'].parameters())
-    assert all(p.grad is None
+    # Fused first convolutions give t1's first conv a zero gradient (the
+    # backward of their concatenation), separate ones none.
+    assert all(p.grad is None or not p.grad.any()
                for p in algo.distiller.translators['t1'].parameters())
     assert all(p.grad is None for p in algo.teachers.parameters())
     algo.zero_grad()

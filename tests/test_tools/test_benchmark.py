@@ -6,6 +6,7 @@ import json
 import pytest
 
 from feed_mm.benchmark import MEMORY_SLACK, check_arguments, parse_variant
+from feed_mm.benchmark.setting import variant_kwargs
 from tests.helpers import run_tool
 
 TIME_KEYS = ('floor_full_ms', 'floor_backbone_ms', 'feed_step_ms',
@@ -19,7 +20,8 @@ def bench(tmp_path_factory):
     result = run_tool('tools/analysis/benchmark.py', '--preset', 'digits',
                       '--batch-size', '8', '--teachers', '1', '2',
                       '--warmup', '1', '--repeats', '1', '--threads', '1',
-                      '--options', 'batched', 'bf16', '--json', str(path))
+                      '--options', 'batched', 'bf16', 'unfused',
+                      '--json', str(path))
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(path.read_text()), result.stdout
 
@@ -42,7 +44,7 @@ def test_meta_units_and_table(bench):
     assert meta['preset'] == 'digits' and meta['device'] == 'cpu'
     assert meta['batch_size'] == 8 and meta['input_shape'] == [3, 32, 32]
     assert meta['teacher_counts'] == [1, 2]
-    assert meta['options'] == ['batched', 'bf16']
+    assert meta['options'] == ['batched', 'bf16', 'unfused']
     assert (meta['warmup'], meta['repeats'], meta['threads']) == (1, 1, 1)
     assert meta['memory_method'] == 'peak_rss_of_a_fresh_process'
     assert 'tools/analysis/benchmark.py' in meta['command']
@@ -112,11 +114,18 @@ def test_options_and_their_speedups(bench):
     assert 'skipped' in runs[1]['options']['batched']
     assert runs[2]['options']['batched']['teacher_groups'] == [['t0', 't1']]
     assert runs[2]['options']['bf16']['teacher_groups'] == [['t0'], ['t1']]
-    for n, variant in ((1, 'bf16'), (2, 'bf16'), (2, 'batched')):
+    for n, variant in ((1, 'bf16'), (2, 'bf16'), (2, 'batched'),
+                       (2, 'unfused')):
         run, option = runs[n], runs[n]['options'][variant]
         assert option['teacher_phase_ms'] > 0 and option['feed_step_ms'] > 0
+        assert option['first_step_ms'] > 0
+        # Eager variants compile nothing.
+        assert option['compiles_in_first_step'] == 0
+        assert option['compiles_after_first_step'] == 0
         assert close(option['teacher_phase_speedup'],
                      run['teacher_phase_ms'] / option['teacher_phase_ms'])
+        # Not in turns: against the plain step timed on its own.
+        assert option['plain_step_ms'] == run['feed_step_ms']
         assert close(option['feed_step_speedup'],
                      run['feed_step_ms'] / option['feed_step_ms'])
         assert close(option['feed_over_floor_full'],
@@ -154,13 +163,23 @@ def test_memory_bound_and_targets(bench):
     assert results['runs'][1]['memory']['mmrazor_ft'] is None
     assert targets['feed_n1_over_mmrazor_ft_le_1_0'] == (
         one['feed_over_mmrazor_ft'] <= 1.0)
-    # Batched speedups are judged at N = 3, which this run does not have.
+    # Batched and compiled speedups are judged at N = 3, which this run does
+    # not have; no variant of this run compiles.
     assert targets['batched_teacher_phase_speedup_n3_ge_1_5'] is None
+    assert targets['compiled_over_eager_step_n3_le_0_85'] is None
+    assert targets['compiled_without_recompiles'] == {'1': None, '2': None}
 
 
 def test_option_variants_are_parsed():
     assert parse_variant('batched+bf16+channels_last') == dict(
         batch_teachers=True, teacher_autocast='bf16', channels_last=True)
+    assert parse_variant('compiled+fast') == dict(
+        compile=True, teacher_autocast='auto')
+    assert variant_kwargs('unfused+fast', dict(type='FEEDDistiller')) == dict(
+        teacher_autocast='auto',
+        distiller=dict(type='FEEDDistiller', fuse_translators=False))
+    with pytest.raises(ValueError, match='do not combine'):
+        parse_variant('compiled+batched')
     with pytest.raises(ValueError, match="unknown option 'bf32'"):
         parse_variant('bf32')
     with pytest.raises(ValueError, match='sets teacher_autocast twice'):
@@ -212,3 +231,42 @@ def test_bad_model_files_name_the_flag(flag, value, message):
     assert result.returncode == 2
     assert f'error: {flag}: ' in result.stderr and message in result.stderr
     assert 'Traceback' not in result.stderr
+
+
+def test_compiled_targets_follow_the_rows():
+    from feed_mm.benchmark.report import summarize_targets
+
+    def run(n, speedup, compiles_after):
+        compiled = dict(feed_step_speedup=speedup,
+                        compiles_after_first_step=compiles_after)
+        return dict(n=n, feed_over_floor_full=1.0,
+                    feed_over_floor_backbone=1.0,
+                    feed_minus_translators_over_floor_full=1.0,
+                    feed_over_mmrazor_ft=None, memory=None,
+                    options=dict(compiled=compiled,
+                                 fast=dict(compiles_after_first_step=0)))
+
+    targets = summarize_targets(dict(runs=[run(2, 2.0, 0), run(3, 1.25, 1)]))
+    assert targets['compiled_over_eager_step_n3'] == pytest.approx(0.8)
+    assert targets['compiled_over_eager_step_n3_le_0_85'] is True
+    assert targets['compiled_without_recompiles'] == {'2': True, '3': False}
+    slow = summarize_targets(dict(runs=[run(3, 1.1, 0)]))
+    assert slow['compiled_over_eager_step_n3_le_0_85'] is False
+
+
+def test_variants_in_turns_with_the_plain_step(tmp_path):
+    path = tmp_path / 'bench.json'
+    result = run_tool('tools/analysis/benchmark.py', '--preset', 'digits',
+                      '--batch-size', '4', '--teachers', '2', '--warmup',
+                      '0', '--repeats', '2', '--threads', '1', '--no-memory',
+                      '--in-turns', '--options', 'fast', '--json', str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '(in turns)' in result.stderr
+    results = json.loads(path.read_text())
+    assert results['meta']['in_turns'] is True
+    run = results['runs'][0]
+    option = run['options']['fast']
+    # The plain step of the pair is timed again, beside the variant.
+    assert option['plain_step_ms'] > 0
+    assert close(option['feed_step_speedup'],
+                 option['plain_step_ms'] / option['feed_step_ms'])

@@ -100,3 +100,32 @@ def test_missing_teacher_checkpoint_is_named(tmp_path):
 def test_missing_config_file_is_clear(tmp_path):
     result = run_tool('tools/train.py', 'configs/feed/no_such_config.py')
     _assert_clear_error(result, 'no_such_config.py')
+
+
+def test_compile_option_goes_to_feed(digits_teachers, tmp_path):
+    from feed_mm.apis.cli import load_config
+    cfg = load_config(FEED_2T, str(tmp_path), dict(compile=True), 'none')
+    assert cfg.model.compile is True and cfg.compile is None
+    teacher = load_config('configs/teachers/digits_resnet20_s0.py',
+                          str(tmp_path), dict(compile=True), 'none')
+    assert teacher.compile is True and 'compile' not in teacher.model
+
+
+def test_compiled_feed_trains_and_resumes(digits_teachers, tmp_path):
+    # 100 samples in batches of 64: a last partial batch of 36.
+    work_dir = str(tmp_path / 'compiled')
+    base = [FEED_2T, '--work-dir', work_dir, '--cfg-options', *TINY,
+            'train_dataloader.dataset.indices=100', 'compile.backend=eager',
+            *_teacher_options(digits_teachers)]
+    result = run_tool('tools/train.py', *base, 'train_cfg.max_epochs=2')
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'recompile_limit' not in log and 'distill.loss_feed_t1' in log
+    state = torch.load(osp.join(work_dir, 'epoch_2.pth'), map_location='cpu',
+                       weights_only=False)['state_dict']
+    assert not any('_orig_mod' in key for key in state)
+    resumed = run_tool('tools/train.py', *base, 'train_cfg.max_epochs=3',
+                       '--resume')
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert 'resumed epoch: 2' in resumed.stdout + resumed.stderr
+    assert osp.isfile(osp.join(work_dir, 'epoch_3.pth'))

@@ -57,6 +57,10 @@ def parse_args() -> argparse.Namespace:
                         help='timed steps; the median is reported')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch.set_num_threads (default: torch\'s)')
+    parser.add_argument('--in-turns', action='store_true',
+                        help='time each option variant in turns with the '
+                        'plain FEED step of the same N (for a shared, '
+                        'noisy machine)')
     parser.add_argument('--no-memory', action='store_true',
                         help='skip the peak-memory measurements')
     parser.add_argument(
@@ -98,6 +102,7 @@ def main() -> None:
         warmup=args.warmup,
         repeats=args.repeats,
         memory=not args.no_memory,
+        in_turns=args.in_turns,
         command=' '.join(shlex.quote(a) for a in ['python', *sys.argv]),
         log=lambda message: print(message, file=sys.stderr, flush=True))
     print(format_report(results))

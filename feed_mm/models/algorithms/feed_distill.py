@@ -4,9 +4,10 @@ the teachers, the dry run that sizes the translators, the training step
 ways of running frozen teachers in ``teacher_forward.py``, the recorders,
 translators and losses in :class:`~feed_mm.models.distillers.FEEDDistiller`.
 """
+from contextlib import contextmanager
 from functools import partial
-from typing import (Callable, Dict, List, Mapping, Optional, Sequence, Tuple,
-                    Union)
+from typing import (Callable, Dict, Iterator, List, Mapping, Optional,
+                    Sequence, Tuple, Union)
 
 import torch
 import torch.nn as nn
@@ -19,9 +20,11 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from feed_mm.models.distillers import build_distiller
 from feed_mm.models.distillers.validation import check_distill_losses
 from feed_mm.utils import FEEDConfigError
+from .compiling import compile_forward, compile_models, parse_compile
 from .nonfinite_loss import NonFiniteLossGuard
 from .teacher_forward import (StopForward, cast_floats, forward_teacher,
-                              parse_autocast, plan_teacher_forwards)
+                              parse_autocast, plan_teacher_forwards,
+                              resolve_autocast)
 from .teacher_provenance import (check_mismatch_mode, check_teacher_record,
                                  teacher_fingerprints)
 from .teacher_spec import ModelSpec, build_model, build_teacher, parse_teachers
@@ -77,7 +80,10 @@ class FEEDDistill(BaseAlgorithm):
         teacher_autocast (str, optional): Run the teachers under autocast
             in ``'bf16'`` or ``'fp16'``; their maps are cast back to the
             input's dtype, so every loss is computed in full precision.
-            Defaults to None (full precision).
+            ``'auto'``: the fastest measured for the batch's device, fp16 on
+            CUDA, bf16 on a CPU with native bf16, else full precision (the
+            FEED recipe's setting; docs/benchmark.md has the speed and the
+            deviation of the loss). Defaults to None (full precision).
         batch_teachers (bool): Run teachers of one architecture (same model
             config, same recorded modules) as one forward vmapped over their
             stacked weights. Needs ``teacher_norm_eval=True`` and module
@@ -87,6 +93,14 @@ class FEEDDistill(BaseAlgorithm):
             (docs/benchmark.md). Defaults to False.
         channels_last (bool): Put student, translators, teachers and the
             training batches in ``channels_last`` memory format.
+            Defaults to False.
+        compile (bool | dict): Compile the student, the teachers' truncated
+            forwards and the translators with ``torch.compile`` (True, or a
+            dict of its arguments over ``dict(dynamic=False)``), as pure
+            tensor functions whose recorders and early stop stay eager: no
+            recompilation after the warm-up (see ``compiling.py``). Not with
+            ``batch_teachers``. MMEngine's ``compile`` config key is moved
+            here for a FEEDDistill model by ``tools/train.py``.
             Defaults to False.
         nonfinite_loss (str): When a training loss term is NaN or infinite:
             ``'error'`` raises a :class:`~feed_mm.utils.NonFiniteLossError`
@@ -120,6 +134,7 @@ class FEEDDistill(BaseAlgorithm):
                  teacher_autocast: Optional[str] = None,
                  batch_teachers: bool = False,
                  channels_last: bool = False,
+                 compile: Union[bool, Dict] = False,
                  nonfinite_loss: str = 'error',
                  allow_random_teachers: bool = False,
                  teacher_mismatch: str = 'error',
@@ -155,7 +170,7 @@ class FEEDDistill(BaseAlgorithm):
         # May be set by MMRazor's StopDistillHook.
         self.distillation_stopped = False
         self._loss_guard = NonFiniteLossGuard(self, nonfinite_loss)
-        self._teacher_dtype = parse_autocast(teacher_autocast)
+        self._teacher_autocast = parse_autocast(teacher_autocast)
         for option, value in (('batch_teachers', batch_teachers),
                               ('channels_last', channels_last)):
             if not isinstance(value, bool):
@@ -183,6 +198,7 @@ class FEEDDistill(BaseAlgorithm):
         ] + [f'teachers.{name}' for name, _ in self.teachers.named_buffers()]
         if channels_last:
             self.to(memory_format=torch.channels_last)
+        self._compiled_units = self._compile(parse_compile(compile))
         self.train()
 
     @property
@@ -195,6 +211,35 @@ class FEEDDistill(BaseAlgorithm):
         """Teacher names by forward: a group of several runs as one batched
         forward (``batch_teachers``), a single name runs alone."""
         return [list(names) for names in self._teacher_groups]
+
+    @property
+    def compiled_units(self) -> Dict[str, List[str]]:
+        """Under ``compile``: ``'student'``, each compiled teacher's name and
+        ``'distiller'`` -> the paths (methods for the distiller) whose
+        compiled versions run; empty when eager."""
+        return {name: list(units)
+                for name, units in self._compiled_units.items()}
+
+    def _compile(self, options: Optional[Dict]) -> Dict[str, List[str]]:
+        """Compile the student's and teachers' units and the translators
+        (see ``compiling.py``); a teacher whose records are not all module
+        records runs its whole loss forward eagerly."""
+        if options is None:
+            return {}
+        if self._batched:
+            raise FEEDConfigError(
+                'model.compile', 'cannot be combined with batch_teachers: '
+                'a vmapped teacher forward is not compiled')
+        recorded = {'student': self.distiller.module_sources(None)}
+        owners = {'student': self.student}
+        for name, teacher in self.teachers.items():
+            tap = self._taps[name]
+            recorded[name] = None if tap is None else tap.module_names
+            owners[name] = teacher
+        units = compile_models(recorded, owners, options)
+        compile_forward(self.distiller, options, 'translate')
+        units['distiller'] = ['translate']
+        return units
 
     # ------------------------------------------------------------------
     def _dry_run(self, input_shape: Sequence[int]
@@ -284,7 +329,7 @@ class FEEDDistill(BaseAlgorithm):
                 self._forward_teacher(names[0], inputs, data_samples)
                 continue
             with torch.no_grad():
-                outputs = group(inputs, self._teacher_dtype)
+                outputs = group(inputs, self._teacher_dtype(inputs))
             for name, records in zip(names, outputs):
                 for recorder in self.distiller.teacher_recorders[
                         name].recorders.values():
@@ -297,7 +342,24 @@ class FEEDDistill(BaseAlgorithm):
                          guard: Optional[Callable] = None) -> None:
         forward_teacher(self.teachers[name], inputs, data_samples,
                         self.distiller.teacher_recorders[name],
-                        self._taps[name], self._teacher_dtype, guard)
+                        self._taps[name], self._teacher_dtype(inputs), guard)
+
+    @contextmanager
+    def exact_teachers(self) -> Iterator[None]:
+        """Within the block the teachers run in full precision, whatever
+        ``teacher_autocast`` says: for measurements such as the
+        reconstruction error."""
+        setting = self._teacher_autocast
+        self._teacher_autocast = None
+        try:
+            yield
+        finally:
+            self._teacher_autocast = setting
+
+    def _teacher_dtype(self, inputs: torch.Tensor) -> Optional[torch.dtype]:
+        """The teachers' autocast dtype for a batch on ``inputs``'s
+        device."""
+        return resolve_autocast(self._teacher_autocast, inputs.device)
 
     def parse_losses(self, losses: Dict[str, torch.Tensor]
                      ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
@@ -339,10 +401,9 @@ class FEEDDistill(BaseAlgorithm):
         self._run_teachers(inputs, None)
         with self.distiller.student_recorders:
             self.student(inputs, mode='tensor')
-        student_feature = self.distiller.feed_feature(None)
         pairs = {}
-        for name, translator in self.distiller.translators.items():
-            translated = translator(student_feature)
+        for name, translated in self.distiller.translate(
+                self.distiller.feed_feature(None)).items():
             teacher_feature = self.distiller.feed_losses[name].align(
                 translated, self.distiller.feed_feature(name), name)
             pairs[name] = (translated, teacher_feature)

@@ -1,7 +1,8 @@
 """How FEED runs its frozen teachers: stopped early, under autocast, and
 teachers of one architecture as a single batched (vmapped) forward."""
-from functools import partial
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from functools import lru_cache, partial
+from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
+                    Tuple, Union)
 
 import torch
 import torch.nn as nn
@@ -83,15 +84,44 @@ def teacher_autocast(dtype: Optional[torch.dtype], device: torch.device):
         device_type=device.type, dtype=dtype, enabled=dtype is not None)
 
 
-def parse_autocast(value: Optional[str]) -> Optional[torch.dtype]:
-    """The dtype of ``teacher_autocast`` ('bf16', 'fp16' or None)."""
-    if value is None:
-        return None
+# teacher_autocast='auto': the precision that measured fastest per device
+# (docs/benchmark.md): bf16 on CPUs with native bf16 (AVX512-BF16, AMX),
+# fp16 on CUDA; elsewhere full precision.
+AUTO = 'auto'
+
+
+def parse_autocast(value: Optional[str]
+                   ) -> Union[None, torch.dtype, str]:
+    """The dtype of ``teacher_autocast`` ('bf16', 'fp16' or None), or
+    ``'auto'``, which :func:`resolve_autocast` turns into one per device."""
+    if value is None or value == AUTO:
+        return value
     if value not in AUTOCAST_DTYPES:
         raise FEEDConfigError(
             'model.teacher_autocast', f'must be one of '
-            f'{", ".join(map(repr, AUTOCAST_DTYPES))} or None, got {value!r}')
+            f'{", ".join(map(repr, [*AUTOCAST_DTYPES, AUTO]))} or None, got '
+            f'{value!r}')
     return AUTOCAST_DTYPES[value]
+
+
+def resolve_autocast(setting: Union[None, torch.dtype, str],
+                     device: torch.device) -> Optional[torch.dtype]:
+    """The teachers' autocast dtype on ``device`` for a parsed
+    ``teacher_autocast``."""
+    if setting != AUTO:
+        return setting
+    if device.type == 'cuda':
+        return torch.float16
+    if device.type == 'cpu' and cpu_has_fast_bf16():
+        return torch.bfloat16
+    return None
+
+
+@lru_cache(maxsize=None)
+def cpu_has_fast_bf16() -> bool:
+    """Whether oneDNN runs bf16 natively on this CPU; bf16 emulated on
+    older CPUs is slower than fp32."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def cast_floats(records: Any, dtype: torch.dtype) -> Any:

@@ -1,3 +1,6 @@
-from .feed_translator import FEEDTranslator, translator_channels
+from .feed_translator import (FEEDTranslator, fused_translate, fusion_key,
+                              translator_channels)
 
-__all__ = ['FEEDTranslator', 'translator_channels']
+__all__ = [
+    'FEEDTranslator', 'fused_translate', 'fusion_key', 'translator_channels'
+]

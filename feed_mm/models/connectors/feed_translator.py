@@ -1,7 +1,8 @@
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmrazor.models.architectures.connectors.base_connector import \
     BaseConnector
@@ -110,3 +111,59 @@ class FEEDTranslator(BaseConnector):
         """Translate a student feature map ``(N, C_s, H, W)`` to
         ``(N, C_t, H, W)``."""
         return self.layers(feature)
+
+    @property
+    def first_conv(self) -> nn.Conv2d:
+        """The convolution that reads the student map."""
+        return self.layers[0]
+
+    def forward_after_first_conv(self, feature: torch.Tensor) -> torch.Tensor:
+        """The layers after :attr:`first_conv`, on its output."""
+        return self.layers[1:](feature)
+
+
+def fusion_key(translator: nn.Module) -> Optional[tuple]:
+    """What translators must share for their first convolutions to run as
+    one: the convolution's geometry, input channels, bias and parameter
+    type. None for a translator that cannot be fused."""
+    if not isinstance(translator, FEEDTranslator):
+        return None
+    conv = translator.first_conv
+    if type(conv) is not nn.Conv2d or conv.groups != 1 or \
+            conv.padding_mode != 'zeros':
+        return None
+    return (conv.in_channels, conv.kernel_size, conv.stride, conv.padding,
+            conv.dilation, conv.bias is not None, conv.weight.dtype,
+            conv.weight.device)
+
+
+def fused_translate(translators: Mapping[str, FEEDTranslator],
+                    feature: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """Translate one student map with several translators whose first
+    convolutions share a :func:`fusion_key`: those convolutions run as a
+    single one over the concatenated output channels, whose output is
+    split back per translator.
+
+    The weights are concatenated at each call, so every translator keeps
+    its own parameters (the same checkpoints as separate translators) and
+    gradients flow back to them.
+
+    Args:
+        translators (Mapping[str, FEEDTranslator]): Translators by teacher
+            name, of one fusion key.
+        feature (Tensor): The student map ``(N, C_s, H, W)``.
+
+    Returns:
+        dict: ``name ->`` the translated map, as each translator alone gives.
+    """
+    convs: Sequence[nn.Conv2d] = [t.first_conv for t in translators.values()]
+    first = convs[0]
+    bias = (torch.cat([conv.bias for conv in convs])
+            if first.bias is not None else None)
+    fused = F.conv2d(feature, torch.cat([conv.weight for conv in convs]),
+                     bias, first.stride, first.padding, first.dilation)
+    parts = fused.split([conv.out_channels for conv in convs], dim=1)
+    return {
+        name: translator.forward_after_first_conv(part)
+        for (name, translator), part in zip(translators.items(), parts)
+    }

@@ -12,6 +12,7 @@ from mmrazor.models.task_modules import (ModuleInputsRecorder,
                                          RecorderManager)
 from mmrazor.registry import MODELS
 
+from feed_mm.models.connectors import fused_translate, fusion_key
 from feed_mm.utils import FEEDConfigError, loss_weight_value
 from .building import attach_recorders, build_part, in_razor_scope, merge_cfgs
 from .validation import (FEED_LOSS_PREFIX, FEED_RECORDER, as_dict,
@@ -86,6 +87,13 @@ class FEEDDistiller(BaseDistiller):
             forward arguments to records; a record is ``dict(recorder=...,
             from_student=bool, from_teacher=name, record_idx=0,
             data_idx=None, connector=None, connector_idx=None)``.
+        fuse_translators (bool): Run the first convolution of all
+            translators that read the student map alike (``FEEDTranslator``s
+            of the same kernel, padding and bias) as one convolution over
+            their concatenated output channels. Same outputs and the same
+            parameters (checkpoints load either way) as separate
+            translators; faster on CPU (docs/benchmark.md). Defaults to
+            True.
         init_cfg (dict, optional): MMEngine init config.
     """
 
@@ -100,9 +108,15 @@ class FEEDDistiller(BaseDistiller):
                  connectors: Optional[Dict[str, Dict]] = None,
                  distill_losses: Optional[Dict[str, Dict]] = None,
                  loss_forward_mappings: Optional[Dict[str, Dict]] = None,
+                 fuse_translators: bool = True,
                  init_cfg: Optional[Dict] = None) -> None:
         super().__init__(init_cfg)
         key = 'model.distiller'
+        if not isinstance(fuse_translators, bool):
+            raise FEEDConfigError(
+                f'{key}.fuse_translators',
+                f'must be True or False, got {fuse_translators!r}')
+        self.fuse_translators = fuse_translators
         if teacher_reduction not in ('sum', 'mean'):
             raise FEEDConfigError(
                 f'{key}.teacher_reduction',
@@ -247,14 +261,39 @@ class FEEDDistiller(BaseDistiller):
 
     def compute_feed_losses(self) -> Dict[str, torch.Tensor]:
         """The weighted FEED term of each teacher, ``loss_feed_{name}``."""
-        student_feature = self.feed_feature(None)
+        translated = self.translate(self.feed_feature(None))
         losses = {}
-        for name, translator in self.translators.items():
-            translated = translator(student_feature)
+        for name in self.translators:
             loss = self.feed_losses[name](
-                translated, self.feed_feature(name), teacher=name)
+                translated[name], self.feed_feature(name), teacher=name)
             losses[f'{FEED_LOSS_PREFIX}{name}'] = self._feed_scales[name] * loss
         return losses
+
+    def translate(self, student_feature: torch.Tensor
+                  ) -> Dict[str, torch.Tensor]:
+        """The student map through every teacher's translator, with the
+        first convolutions fused under ``fuse_translators``.
+
+        Args:
+            student_feature (Tensor): The student's FEED map.
+
+        Returns:
+            dict: ``teacher name ->`` translated map, in teacher order.
+        """
+        groups: Dict[Any, Dict[str, nn.Module]] = {}
+        for name, translator in self.translators.items():
+            key = fusion_key(translator) if self.fuse_translators else None
+            # Unfusable translators are groups of their own.
+            groups.setdefault(name if key is None else key,
+                              {})[name] = translator
+        translated = {}
+        for group in groups.values():
+            if len(group) > 1:
+                translated.update(fused_translate(group, student_feature))
+            else:
+                name, translator = next(iter(group.items()))
+                translated[name] = translator(student_feature)
+        return {name: translated[name] for name in self.translators}
 
     def feed_feature(self, teacher: Optional[str] = None) -> torch.Tensor:
         """The recorded FEED feature map of ``teacher`` (None: the
@@ -309,14 +348,16 @@ class FEEDDistiller(BaseDistiller):
                 recorder.reset_data_buffer()
 
     def module_sources(self,
-                       teacher: str,
+                       teacher: Optional[str],
                        outputs_only: bool = False) -> Optional[List[str]]:
-        """Module paths recorded on ``teacher``, or None when one of its
-        recorders is not a module recorder (then the teacher must run its
-        full ``loss`` forward), or, with ``outputs_only``, not a module
-        outputs recorder."""
+        """Module paths recorded on ``teacher`` (None: the student), or None
+        when one of its recorders is not a module recorder (then the teacher
+        must run its full ``loss`` forward), or, with ``outputs_only``, not a
+        module outputs recorder."""
+        manager = (self.student_recorders
+                   if teacher is None else self.teacher_recorders[teacher])
         sources = []
-        for recorder in self.teacher_recorders[teacher].recorders.values():
+        for recorder in manager.recorders.values():
             # ModuleInputsRecorder derives from ModuleOutputsRecorder.
             if not isinstance(recorder, ModuleOutputsRecorder) or (
                     outputs_only

@@ -1,0 +1,138 @@
+"""FEED under ``torch.compile`` without recompilation.
+
+Compiling FEED's whole training step makes dynamo trace what it cannot
+keep static: the recorders' hooks that append to lists, the exception that
+stops a teacher (``ModuleTap``), the data samples of every batch. It then
+recompiles at each step until its limit and falls back to eager.
+
+Here only pure tensor functions are compiled: the ``forward`` of the
+largest submodules (*units*) that contain no recorded module inside them,
+and the translators. A recorded module's own hooks (records, early stop)
+run in ``nn.Module.__call__``, around its compiled ``forward``, so they stay
+eager and out of the graphs; so does the glue between units (the
+classifier's loss on its data samples, the FEED losses).
+
+With static shapes (``dynamic=False``, the default) a unit compiles once
+per batch shape, grad mode and train/eval mode: the *warm-up* is the first
+training step at the full batch size, the first at the last (partial)
+batch size, and the first validation step at each; no step after it
+compiles again.
+"""
+from collections import Counter
+from functools import partial
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+
+from feed_mm.utils import FEEDConfigError
+
+# Static shapes: a last partial batch is one more graph per unit during the
+# warm-up, instead of dynamic-shape graphs that are slower to run.
+COMPILE_DEFAULTS = dict(dynamic=False)
+# Graphs one compiled code object may hold per module of it: batch sizes
+# (full, last partial) x (training with grad, teacher without grad,
+# validation), with room to spare.
+GRAPHS_PER_MODULE = 8
+
+
+def parse_compile(value: Union[bool, Dict, None]) -> Optional[Dict[str, Any]]:
+    """The ``torch.compile`` keyword arguments of ``FEEDDistill(compile=...)``
+    (None: no compilation).
+
+    Args:
+        value (bool | dict | None): False or None: eager; True: compile with
+            :data:`COMPILE_DEFAULTS`; a dict: ``torch.compile`` arguments
+            (``backend``, ``mode``, ``dynamic``, ``options``...) over them.
+    """
+    if value is None or value is False:
+        return None
+    if value is True:
+        return dict(COMPILE_DEFAULTS)
+    if isinstance(value, dict):
+        return dict(COMPILE_DEFAULTS, **value)
+    raise FEEDConfigError(
+        'model.compile', 'must be True, False or a dict of torch.compile '
+        f'arguments, got {value!r}')
+
+
+def compile_units(model: nn.Module, recorded: Iterable[str]) -> List[str]:
+    """The module paths of ``model`` whose ``forward`` is compiled: the
+    largest submodules with parameters that hold no recorded module strictly
+    inside them (a recorded module may itself be a unit: its hooks run
+    outside its ``forward``).
+
+    Args:
+        model (nn.Module): A student or teacher.
+        recorded (Iterable[str]): Paths of its recorded (or tapped) modules.
+
+    Returns:
+        list[str]: Module paths, in module order.
+    """
+    recorded = set(recorded)
+    units: List[str] = []
+
+    def visit(module: nn.Module, path: str) -> None:
+        inner = any(r.startswith(f'{path}.') for r in recorded) if path \
+            else bool(recorded)
+        if not inner:
+            # Parameter-free modules (activations, pooling) cost nothing to
+            # leave eager and each compiled one is a guard check per call.
+            if next(module.parameters(), None) is not None:
+                units.append(path)
+            return
+        for name, child in module.named_children():
+            visit(child, f'{path}.{name}' if path else name)
+
+    visit(model, '')
+    return units
+
+
+def compile_forward(module: nn.Module, options: Dict[str, Any],
+                    method: str = 'forward') -> None:
+    """Replace ``module.<method>`` by a compiled version of its class's
+    function, bound to ``module`` by a ``functools.partial``.
+
+    A partial, not a compiled bound method: a deepcopy of the model (e.g. an
+    EMA copy) copies the partial with the module in it, so the copy's
+    compiled forward runs the copy's weights. Parameters and state dict keys
+    are untouched (no ``_orig_mod.`` prefixes).
+    """
+    function = getattr(type(module), method)
+    setattr(module, method, partial(torch.compile(function, **options),
+                                    module))
+
+
+def compile_models(models: Dict[str, Optional[Sequence[str]]],
+                   owners: Dict[str, nn.Module],
+                   options: Dict[str, Any]) -> Dict[str, List[str]]:
+    """Compile the units of several models.
+
+    Args:
+        models (dict): ``name ->`` recorded module paths of that model, or
+            None to leave it eager.
+        owners (dict): ``name ->`` the model.
+        options (dict): ``torch.compile`` arguments.
+
+    Returns:
+        dict: ``name ->`` its compiled unit paths.
+    """
+    compiled: Dict[str, List[str]] = {}
+    code_objects: Counter = Counter()
+    for name, recorded in models.items():
+        if recorded is None:
+            continue
+        model = owners[name]
+        compiled[name] = compile_units(model, recorded)
+        for path in compiled[name]:
+            module = model.get_submodule(path)
+            code_objects[type(module).forward.__code__] += 1
+            compile_forward(module, options)
+    # Dynamo counts the graphs of a code object together: teachers and
+    # student of one class share it. Raise the global limit so that their
+    # warm-up graphs fit instead of falling back to eager.
+    if code_objects:
+        needed = GRAPHS_PER_MODULE * max(code_objects.values())
+        config = torch._dynamo.config
+        config.recompile_limit = max(config.recompile_limit, needed)
+    return compiled
