@@ -48,6 +48,7 @@ def _digits_feed(teacher_autocast):
              architecture=model,
              teachers={f't{i}': dict(model=model, ckpt=None)
                        for i in range(3)},
+             allow_random_teachers=True,
              data_preprocessor=preprocessor.to_dict(),
              teacher_autocast=teacher_autocast)).eval()
 
