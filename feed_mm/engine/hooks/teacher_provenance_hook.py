@@ -6,7 +6,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
-from feed_mm.models.algorithms.teacher_provenance import META_KEY
+from feed_mm.models.algorithms.teacher_provenance import (META_KEY,
+                                                        check_teacher_record)
 
 #: The checkpoint ``meta`` key of the config file's name.
 CONFIG_KEY = 'feed_config'
@@ -28,7 +29,8 @@ class TeacherProvenanceHook(Hook):
     its weights are loaded: a teacher file replaced since the checkpoint was
     saved stops the run, or only warns with
     ``model.teacher_mismatch='warn'`` (see
-    :meth:`~feed_mm.models.FEEDDistill.check_teacher_record`). Runs of other
+    :func:`~feed_mm.models.algorithms.teacher_provenance.
+    check_teacher_record`). Runs of other
     models are left alone.
     """
 
@@ -51,5 +53,6 @@ class TeacherProvenanceHook(Hook):
         """Compare the checkpoint's teachers with the configured ones."""
         model = _feed_model(runner)
         if model is not None:
-            model.check_teacher_record(
-                (checkpoint.get('meta') or {}).get(META_KEY))
+            check_teacher_record(
+                (checkpoint.get('meta') or {}).get(META_KEY),
+                model.teacher_fingerprints, model.teacher_mismatch)

@@ -136,3 +136,37 @@ def compile_models(models: Dict[str, Optional[Sequence[str]]],
         config = torch._dynamo.config
         config.recompile_limit = max(config.recompile_limit, needed)
     return compiled
+
+
+def compile_feed(algorithm: nn.Module,
+                 options: Optional[Dict[str, Any]]) -> Dict[str, List[str]]:
+    """Compile a FEEDDistill's student and teachers' units and its
+    translators; a teacher whose records are not all module records runs
+    its whole loss forward eagerly.
+
+    Args:
+        algorithm (FEEDDistill): The built algorithm.
+        options (dict, optional): :func:`parse_compile`'s result; None
+            compiles nothing.
+
+    Returns:
+        dict: ``'student'``, each compiled teacher's name and
+        ``'distiller'`` -> the paths (methods for the distiller) whose
+        compiled versions run; empty when eager.
+    """
+    if options is None:
+        return {}
+    if algorithm._batched:
+        raise FEEDConfigError(
+            'model.compile', 'cannot be combined with batch_teachers: '
+            'a vmapped teacher forward is not compiled')
+    recorded = {'student': algorithm.distiller.module_sources(None)}
+    owners = {'student': algorithm.student}
+    for name, teacher in algorithm.teachers.items():
+        tap = algorithm._taps[name]
+        recorded[name] = None if tap is None else tap.module_names
+        owners[name] = teacher
+    units = compile_models(recorded, owners, options)
+    compile_forward(algorithm.distiller, options, 'translate')
+    units['distiller'] = ['translate']
+    return units

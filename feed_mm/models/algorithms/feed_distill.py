@@ -20,13 +20,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from feed_mm.models.distillers import build_distiller
 from feed_mm.models.distillers.validation import check_distill_losses
 from feed_mm.utils import FEEDConfigError
-from .compiling import compile_forward, compile_models, parse_compile
+from .compiling import compile_feed, parse_compile
 from .nonfinite_loss import NonFiniteLossGuard
 from .teacher_forward import (StopForward, cast_floats, forward_teacher,
                               parse_autocast, plan_teacher_forwards,
                               resolve_autocast)
-from .teacher_provenance import (check_mismatch_mode, check_teacher_record,
-                                 teacher_fingerprints)
+from .teacher_provenance import check_mismatch_mode, teacher_fingerprints
 from .teacher_spec import ModelSpec, build_model, build_teacher, parse_teachers
 
 
@@ -49,7 +48,7 @@ class FEEDDistill(BaseAlgorithm):
     :attr:`teacher_fingerprints`;
     :class:`~feed_mm.engine.TeacherProvenanceHook` stores it in every
     checkpoint's ``meta`` and compares it when a checkpoint is resumed or
-    loaded (:meth:`check_teacher_record`).
+    loaded (``teacher_mismatch``).
 
     Args:
         architecture (dict | BaseModel | str): The student: a model dict,
@@ -77,46 +76,33 @@ class FEEDDistill(BaseAlgorithm):
             recorded modules have run. Defaults to True.
         save_teachers (bool): Store teacher weights in checkpoints.
             Defaults to False.
-        teacher_autocast (str, optional): Run the teachers under autocast
-            in ``'bf16'`` or ``'fp16'``; their maps are cast back to the
-            input's dtype, so every loss is computed in full precision.
-            ``'auto'``: the fastest measured for the batch's device, fp16 on
-            CUDA, bf16 on a CPU with native bf16, else full precision (the
-            FEED recipe's setting; docs/benchmark.md has the speed and the
-            deviation of the loss). Defaults to None (full precision).
-        batch_teachers (bool): Run teachers of one architecture (same model
-            config, same recorded modules) as one forward vmapped over their
-            stacked weights. Needs ``teacher_norm_eval=True`` and module
-            recorders; holds a group's activations at once; under
-            ``teacher_autocast`` a group runs wholly in that dtype. Slower
-            than sequential forwards on CPU and on an H200
-            (docs/benchmark.md). Defaults to False.
+        teacher_autocast (str, optional): Teachers under autocast in
+            ``'bf16'``/``'fp16'``, maps cast back (losses in full precision);
+            ``'auto'`` (the recipe's): fp16 on CUDA, bf16 on a CPU with native
+            bf16, else none (docs/benchmark.md). Defaults to None (exact).
+        batch_teachers (bool): Teachers of one model config and records as
+            one forward vmapped over stacked weights (needs
+            ``teacher_norm_eval``; slower on CPU and H200, docs/benchmark.md).
+            Defaults to False.
         channels_last (bool): Put student, translators, teachers and the
             training batches in ``channels_last`` memory format.
             Defaults to False.
-        compile (bool | dict): Compile the student, the teachers' truncated
-            forwards and the translators with ``torch.compile`` (True, or a
-            dict of its arguments over ``dict(dynamic=False)``), as pure
-            tensor functions whose recorders and early stop stay eager: no
-            recompilation after the warm-up (see ``compiling.py``). Not with
-            ``batch_teachers``. MMEngine's ``compile`` config key is moved
-            here for a FEEDDistill model by ``tools/train.py``.
-            Defaults to False.
-        nonfinite_loss (str): When a training loss term is NaN or infinite:
-            ``'error'`` raises a :class:`~feed_mm.utils.NonFiniteLossError`
-            naming the term and the iteration before the optimizer step;
-            ``'skip'`` logs a warning and skips that optimizer step
-            (parameters, optimizer state and norm statistics unchanged).
-            See :class:`.nonfinite_loss.NonFiniteLossGuard`. Defaults to
+        compile (bool | dict): ``torch.compile`` (True, or its arguments) of
+            the student's and teachers' units and the translators, with no
+            recompilation after the warm-up (``compiling.py``); MMEngine's
+            ``compile`` key comes here via ``tools/train.py``. Defaults to
+            False.
+        nonfinite_loss (str): A NaN/Inf loss term ``'error'``s before the
+            optimizer step (naming term and iteration) or ``'skip'``s that
+            step (:class:`.nonfinite_loss.NonFiniteLossGuard`). Defaults to
             ``'error'``.
         allow_random_teachers (bool): Accept ``ckpt=None`` teachers,
             which keep their random initialisation (tests and benchmarks).
             Defaults to False: every teacher needs a checkpoint.
-        teacher_mismatch (str): When a resumed or loaded checkpoint was
-            trained with other teacher files (by content) than the
-            configured ones: ``'error'`` raises a
-            :class:`~.teacher_provenance.TeacherMismatchError` naming them;
-            ``'warn'`` logs a warning and goes on. Defaults to ``'error'``.
+        teacher_mismatch (str): A resumed/loaded checkpoint trained with
+            other teacher files (by content): ``'error'``
+            (:class:`~.teacher_provenance.TeacherMismatchError`) or
+            ``'warn'``. Defaults to ``'error'``.
         data_preprocessor (dict, optional): Defaults to the student's.
         init_cfg (dict, optional): MMEngine init config.
     """
@@ -140,10 +126,12 @@ class FEEDDistill(BaseAlgorithm):
                  teacher_mismatch: str = 'error',
                  data_preprocessor: Optional[Union[Dict, nn.Module]] = None,
                  init_cfg: Optional[Dict] = None) -> None:
-        if not isinstance(allow_random_teachers, bool):
-            raise FEEDConfigError(
-                'model.allow_random_teachers',
-                f'must be True or False, got {allow_random_teachers!r}')
+        for option, value in (('allow_random_teachers', allow_random_teachers),
+                              ('batch_teachers', batch_teachers),
+                              ('channels_last', channels_last)):
+            if not isinstance(value, bool):
+                raise FEEDConfigError(f'model.{option}',
+                                      f'must be True or False, got {value!r}')
         self.teacher_mismatch = check_mismatch_mode(teacher_mismatch)
         specs = parse_teachers(teachers, allow_random_teachers)
         student = build_model(architecture, 'model.architecture')
@@ -171,11 +159,6 @@ class FEEDDistill(BaseAlgorithm):
         self.distillation_stopped = False
         self._loss_guard = NonFiniteLossGuard(self, nonfinite_loss)
         self._teacher_autocast = parse_autocast(teacher_autocast)
-        for option, value in (('batch_teachers', batch_teachers),
-                              ('channels_last', channels_last)):
-            if not isinstance(value, bool):
-                raise FEEDConfigError(f'model.{option}',
-                                      f'must be True or False, got {value!r}')
         if batch_teachers and not teacher_norm_eval:
             raise FEEDConfigError(
                 'model.batch_teachers', 'needs teacher_norm_eval=True: a '
@@ -198,7 +181,7 @@ class FEEDDistill(BaseAlgorithm):
         ] + [f'teachers.{name}' for name, _ in self.teachers.named_buffers()]
         if channels_last:
             self.to(memory_format=torch.channels_last)
-        self._compiled_units = self._compile(parse_compile(compile))
+        self._compiled_units = compile_feed(self, parse_compile(compile))
         self.train()
 
     @property
@@ -219,27 +202,6 @@ class FEEDDistill(BaseAlgorithm):
         compiled versions run; empty when eager."""
         return {name: list(units)
                 for name, units in self._compiled_units.items()}
-
-    def _compile(self, options: Optional[Dict]) -> Dict[str, List[str]]:
-        """Compile the student's and teachers' units and the translators
-        (see ``compiling.py``); a teacher whose records are not all module
-        records runs its whole loss forward eagerly."""
-        if options is None:
-            return {}
-        if self._batched:
-            raise FEEDConfigError(
-                'model.compile', 'cannot be combined with batch_teachers: '
-                'a vmapped teacher forward is not compiled')
-        recorded = {'student': self.distiller.module_sources(None)}
-        owners = {'student': self.student}
-        for name, teacher in self.teachers.items():
-            tap = self._taps[name]
-            recorded[name] = None if tap is None else tap.module_names
-            owners[name] = teacher
-        units = compile_models(recorded, owners, options)
-        compile_forward(self.distiller, options, 'translate')
-        units['distiller'] = ['translate']
-        return units
 
     # ------------------------------------------------------------------
     def _dry_run(self, input_shape: Sequence[int]
@@ -409,20 +371,6 @@ class FEEDDistill(BaseAlgorithm):
             pairs[name] = (translated, teacher_feature)
         self.distiller.clear_records()
         return pairs
-
-    def check_teacher_record(self, recorded: Optional[Mapping],
-                             checkpoint: Optional[str] = None) -> None:
-        """Check a checkpoint's record of its teachers
-        (``meta['feed_teachers']``) against this model's teachers, as
-        ``teacher_mismatch`` says.
-
-        Args:
-            recorded (Mapping, optional): The record; None for a checkpoint
-                saved before teachers were recorded (a warning).
-            checkpoint (str, optional): The checkpoint file, for messages.
-        """
-        check_teacher_record(recorded, self.teacher_fingerprints,
-                             self.teacher_mismatch, checkpoint)
 
     # ------------------------------------------------------------------
     # Checkpoints hold the student and the translators only.
