@@ -1,7 +1,9 @@
 """FEED's reconstruction-error diagnostic: how well each translated student
 map reconstructs each teacher's map, phi(tau_n(F_s)) vs phi(F_t(n))."""
 import statistics
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from contextlib import contextmanager
+from typing import (Dict, Iterable, Iterator, List, Mapping, Optional,
+                    Sequence, Tuple)
 
 import torch
 
@@ -36,8 +38,8 @@ def reconstruction_errors(model,
         if max_batches is not None and index >= max_batches:
             break
         inputs = model.data_preprocessor(data_batch, False)['inputs']
-        with model.exact_teachers():
-            pairs = model.feed_feature_pairs(inputs)
+        with exact_teachers(model):
+            pairs = feed_feature_pairs(model, inputs)
         for name, (translated, teacher) in pairs.items():
             diff = feature_factor(teacher) - feature_factor(translated)
             batch_sums = torch.stack(
@@ -52,6 +54,45 @@ def reconstruction_errors(model,
                    samples=count)
         for name, s in sums.items()
     }
+
+
+@torch.no_grad()
+def feed_feature_pairs(model, inputs: torch.Tensor
+                       ) -> Dict[str, Tuple[torch.Tensor, torch.Tensor]]:
+    """For each teacher, the translated student map and the teacher's map
+    brought to its size: what the FEED loss compares.
+
+    Args:
+        model (FEEDDistill): A FEED model.
+        inputs (Tensor): A preprocessed batch.
+
+    Returns:
+        dict: ``name -> (translated_student, teacher_feature)``.
+    """
+    distiller = model.distiller
+    model.run_teachers(inputs, None)
+    with distiller.student_recorders:
+        model.student(inputs, mode='tensor')
+    pairs = {}
+    for name, translated in distiller.translate(
+            distiller.feed_feature(None)).items():
+        teacher_feature = distiller.feed_losses[name].align(
+            translated, distiller.feed_feature(name), name)
+        pairs[name] = (translated, teacher_feature)
+    distiller.clear_records()
+    return pairs
+
+
+@contextmanager
+def exact_teachers(model) -> Iterator[None]:
+    """Within the block ``model``'s teachers run in full precision, whatever
+    its ``teacher_autocast`` says: measurements compare exact maps."""
+    setting = model.teacher_autocast
+    model.teacher_autocast = None
+    try:
+        yield
+    finally:
+        model.teacher_autocast = setting
 
 
 def mean_over_seeds(per_seed: Sequence[Mapping[str, Mapping[str, float]]]

@@ -197,7 +197,7 @@ def feature_shapes(algo: nn.Module, batch: Dict[str, Any]
     """Shapes of the student's and teachers' FEED maps on ``batch``."""
     inputs = algo.data_preprocessor(batch, False)['inputs']
     with torch.no_grad():
-        algo._run_teachers(inputs, None)
+        algo.run_teachers(inputs, None)
         with algo.distiller.student_recorders:
             algo.student(inputs, mode='tensor')
     distiller = algo.distiller
@@ -217,7 +217,7 @@ def teacher_phase(algo: nn.Module, batch: Dict[str, Any]) -> Callable[[], None]:
     samples = batch['data_samples']
 
     def run() -> None:
-        algo._run_teachers(inputs, samples)
+        algo.run_teachers(inputs, samples)
         algo.distiller.clear_records()
 
     return run

@@ -32,7 +32,7 @@ def build_pair(teachers, distiller=None, **options):
 
 def teacher_records(algo, inputs):
     """Every recorded teacher tensor after the teachers' forward."""
-    algo._run_teachers(inputs, None)
+    algo.run_teachers(inputs, None)
     records = {
         (name, recorder_name): recorder.data_buffer[0]
         for name, manager in algo.distiller.teacher_recorders.items()
@@ -126,7 +126,7 @@ def test_teachers_hold_no_autograd_graph(batch_teachers):
         teachers=three_same_teachers(), batch_teachers=batch_teachers)
     inputs, samples = batch()
     inputs.requires_grad_(True)
-    algo._run_teachers(inputs, samples)
+    algo.run_teachers(inputs, samples)
     for manager in algo.distiller.teacher_recorders.values():
         for recorder in manager.recorders.values():
             for record in recorder.data_buffer:

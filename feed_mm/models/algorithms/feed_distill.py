@@ -4,10 +4,9 @@ the teachers, the dry run that sizes the translators, the training step
 ways of running frozen teachers in ``teacher_forward.py``, the recorders,
 translators and losses in :class:`~feed_mm.models.distillers.FEEDDistiller`.
 """
-from contextlib import contextmanager
 from functools import partial
-from typing import (Callable, Dict, Iterator, List, Mapping, Optional,
-                    Sequence, Tuple, Union)
+from typing import (Callable, Dict, List, Mapping, Optional, Sequence,
+                    Tuple, Union)
 
 import torch
 import torch.nn as nn
@@ -22,7 +21,7 @@ from feed_mm.models.distillers.validation import check_distill_losses
 from feed_mm.utils import FEEDConfigError
 from .compiling import compile_feed, parse_compile
 from .nonfinite_loss import NonFiniteLossGuard
-from .teacher_forward import (StopForward, cast_floats, forward_teacher,
+from .teacher_forward import (cast_floats, forward_teacher, guard_dry_run,
                               parse_autocast, plan_teacher_forwards,
                               resolve_autocast)
 from .teacher_provenance import check_mismatch_mode, teacher_fingerprints
@@ -158,7 +157,7 @@ class FEEDDistill(BaseAlgorithm):
         # May be set by MMRazor's StopDistillHook.
         self.distillation_stopped = False
         self._loss_guard = NonFiniteLossGuard(self, nonfinite_loss)
-        self._teacher_autocast = parse_autocast(teacher_autocast)
+        self.teacher_autocast = parse_autocast(teacher_autocast)
         if batch_teachers and not teacher_norm_eval:
             raise FEEDConfigError(
                 'model.batch_teachers', 'needs teacher_norm_eval=True: a '
@@ -221,14 +220,14 @@ class FEEDDistill(BaseAlgorithm):
         try:
             with torch.no_grad():
                 with self.distiller.student_recorders:
-                    self._guarded(lambda: self.student(dummy, mode='tensor'),
+                    guard_dry_run(lambda: self.student(dummy, mode='tensor'),
                                   'the student')
                 student_shape = self.distiller.feed_feature(None).shape
                 teacher_shapes = {}
                 for name in self.teachers:
                     self._forward_teacher(
                         name, dummy, None,
-                        partial(self._guarded, owner=f'teacher {name!r}'))
+                        partial(guard_dry_run, owner=f'teacher {name!r}'))
                     teacher_shapes[name] = self.distiller.feed_feature(
                         name).shape
                 check_distill_losses(self.distiller)
@@ -236,19 +235,6 @@ class FEEDDistill(BaseAlgorithm):
             self.distiller.clear_records()
             self.train(was_training)
         return student_shape, teacher_shapes
-
-    @staticmethod
-    def _guarded(forward, owner: str):
-        """Run a dry-run forward; its failure is reported as a bad
-        ``input_shape`` (the dummy batch is the only input it had)."""
-        try:
-            return forward()
-        except StopForward:
-            raise
-        except (RuntimeError, ValueError, AssertionError) as err:
-            raise FEEDConfigError(
-                'model.input_shape', f'the dry run of {owner} failed on a '
-                f'dummy batch: {err}') from err
 
     # ------------------------------------------------------------------
     def loss(self,
@@ -261,7 +247,7 @@ class FEEDDistill(BaseAlgorithm):
             batch_inputs = batch_inputs.contiguous(
                 memory_format=torch.channels_last)
         losses: Dict[str, torch.Tensor] = {}
-        self._run_teachers(batch_inputs, data_samples)
+        self.run_teachers(batch_inputs, data_samples)
 
         with self.distiller.student_recorders:
             if self.student_trainable:
@@ -281,8 +267,8 @@ class FEEDDistill(BaseAlgorithm):
         self.distiller.clear_records()
         return losses
 
-    def _run_teachers(self, inputs: torch.Tensor,
-                      data_samples: Optional[List[BaseDataElement]]) -> None:
+    def run_teachers(self, inputs: torch.Tensor,
+                     data_samples: Optional[List[BaseDataElement]]) -> None:
         """Fill every teacher's records for ``inputs``, one forward per
         teacher or per batched group."""
         for names in self._teacher_groups:
@@ -306,22 +292,10 @@ class FEEDDistill(BaseAlgorithm):
                         self.distiller.teacher_recorders[name],
                         self._taps[name], self._teacher_dtype(inputs), guard)
 
-    @contextmanager
-    def exact_teachers(self) -> Iterator[None]:
-        """Within the block the teachers run in full precision, whatever
-        ``teacher_autocast`` says: for measurements such as the
-        reconstruction error."""
-        setting = self._teacher_autocast
-        self._teacher_autocast = None
-        try:
-            yield
-        finally:
-            self._teacher_autocast = setting
-
     def _teacher_dtype(self, inputs: torch.Tensor) -> Optional[torch.dtype]:
         """The teachers' autocast dtype for a batch on ``inputs``'s
         device."""
-        return resolve_autocast(self._teacher_autocast, inputs.device)
+        return resolve_autocast(self.teacher_autocast, inputs.device)
 
     def parse_losses(self, losses: Dict[str, torch.Tensor]
                      ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
@@ -347,37 +321,13 @@ class FEEDDistill(BaseAlgorithm):
                         module.train()
         return self
 
-    @torch.no_grad()
-    def feed_feature_pairs(self, inputs: torch.Tensor
-                           ) -> Dict[str, Tuple[torch.Tensor, torch.Tensor]]:
-        """For each teacher, the translated student map and the teacher's
-        map brought to its size: what the FEED loss compares (used by the
-        reconstruction-error analysis).
-
-        Args:
-            inputs (Tensor): A preprocessed batch.
-
-        Returns:
-            dict: ``name -> (translated_student, teacher_feature)``.
-        """
-        self._run_teachers(inputs, None)
-        with self.distiller.student_recorders:
-            self.student(inputs, mode='tensor')
-        pairs = {}
-        for name, translated in self.distiller.translate(
-                self.distiller.feed_feature(None)).items():
-            teacher_feature = self.distiller.feed_losses[name].align(
-                translated, self.distiller.feed_feature(name), name)
-            pairs[name] = (translated, teacher_feature)
-        self.distiller.clear_records()
-        return pairs
-
     # ------------------------------------------------------------------
     # Checkpoints hold the student and the translators only.
     def _drop_teacher_state(self, module, state_dict, prefix, local_metadata):
         if self.save_teachers:
             return state_dict
-        for key in [k for k in state_dict if k.startswith(prefix + 'teachers.')]:
+        for key in [k for k in state_dict
+                    if k.startswith(prefix + 'teachers.')]:
             del state_dict[key]
         return state_dict
 
@@ -386,4 +336,3 @@ class FEEDDistill(BaseAlgorithm):
         # their own checkpoints, and strict loading does not miss them.
         for key, value in self.teachers.state_dict().items():
             state_dict.setdefault(f'{prefix}teachers.{key}', value)
-

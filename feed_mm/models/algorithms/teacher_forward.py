@@ -322,3 +322,16 @@ def forward_teacher(teacher: nn.Module,
         for recorder in recorders.recorders.values():
             recorder.data_buffer[:] = cast_floats(recorder.data_buffer,
                                                   inputs.dtype)
+
+
+def guard_dry_run(forward: Callable[[], Any], owner: str) -> Any:
+    """Run a dry-run forward; its failure is reported as a bad
+    ``input_shape`` (the dummy batch is the only input it had)."""
+    try:
+        return forward()
+    except StopForward:
+        raise
+    except (RuntimeError, ValueError, AssertionError) as err:
+        raise FEEDConfigError(
+            'model.input_shape', f'the dry run of {owner} failed on a '
+            f'dummy batch: {err}') from err

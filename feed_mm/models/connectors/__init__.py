@@ -1,6 +1,7 @@
 from .feed_translator import (FEEDTranslator, fused_translate, fusion_key,
-                              translator_channels)
+                              translate_all, translator_channels)
 
 __all__ = [
-    'FEEDTranslator', 'fused_translate', 'fusion_key', 'translator_channels'
+    'FEEDTranslator', 'fused_translate', 'fusion_key', 'translate_all',
+    'translator_channels'
 ]

@@ -1,4 +1,4 @@
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -167,3 +167,23 @@ def fused_translate(translators: Mapping[str, FEEDTranslator],
         name: translator.forward_after_first_conv(part)
         for (name, translator), part in zip(translators.items(), parts)
     }
+
+
+def translate_all(translators: Mapping[str, nn.Module], feature: torch.Tensor,
+                  fuse: bool = True) -> Dict[str, torch.Tensor]:
+    """``feature`` through every translator, in their order; with ``fuse``
+    the translators of one :func:`fusion_key` share one first convolution
+    (:func:`fused_translate`), the others run alone."""
+    groups: Dict[Any, Dict[str, nn.Module]] = {}
+    for name, translator in translators.items():
+        key = fusion_key(translator) if fuse else None
+        groups.setdefault(name if key is None else key,
+                          {})[name] = translator
+    translated = {}
+    for group in groups.values():
+        if len(group) > 1:
+            translated.update(fused_translate(group, feature))
+        else:
+            name, translator = next(iter(group.items()))
+            translated[name] = translator(feature)
+    return {name: translated[name] for name in translators}

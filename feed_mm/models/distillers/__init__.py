@@ -1,3 +1,4 @@
-from .feed_distiller import FEEDDistiller, build_distiller
+from .building import build_distiller
+from .feed_distiller import FEEDDistiller
 
 __all__ = ['FEEDDistiller', 'build_distiller']

@@ -76,3 +76,26 @@ def attach_recorders(model: nn.Module, owner: str, feature: Dict[str, Any],
         raise FEEDConfigError(recorders_key,
                               f'cannot attach to {owner}: {err}') from err
     return manager
+
+
+def build_distiller(cfg: Dict) -> nn.Module:
+    """Build ``FEEDDistill``'s ``distiller`` config, checking that it is a
+    FEEDDistiller."""
+    if not isinstance(cfg, Mapping):
+        raise FEEDConfigError('model.distiller',
+                              f'expected a config dict, got {cfg!r}')
+    cfg = dict(cfg)
+    cfg.setdefault('type', 'FEEDDistiller')
+    try:
+        distiller = MODELS.build(in_razor_scope(cfg))
+    except FEEDConfigError:
+        raise
+    except Exception as err:
+        raise FEEDConfigError('model.distiller', str(err)) from err
+    from .feed_distiller import FEEDDistiller  # it imports this module
+    if not isinstance(distiller, FEEDDistiller):
+        raise FEEDConfigError(
+            'model.distiller',
+            'FEEDDistill needs a FEEDDistiller, got '
+            f'{type(distiller).__name__}')
+    return distiller

@@ -12,9 +12,9 @@ from mmrazor.models.task_modules import (ModuleInputsRecorder,
                                          RecorderManager)
 from mmrazor.registry import MODELS
 
-from feed_mm.models.connectors import fused_translate, fusion_key
+from feed_mm.models.connectors import translate_all
 from feed_mm.utils import FEEDConfigError, loss_weight_value
-from .building import attach_recorders, build_part, in_razor_scope, merge_cfgs
+from .building import attach_recorders, build_part, merge_cfgs
 from .validation import (FEED_LOSS_PREFIX, FEED_RECORDER, as_dict,
                          check_feed_pair, check_loss_forward_mappings,
                          check_recorder_cfgs, check_teacher_names, option_key,
@@ -87,13 +87,9 @@ class FEEDDistiller(BaseDistiller):
             forward arguments to records; a record is ``dict(recorder=...,
             from_student=bool, from_teacher=name, record_idx=0,
             data_idx=None, connector=None, connector_idx=None)``.
-        fuse_translators (bool): Run the first convolution of all
-            translators that read the student map alike (``FEEDTranslator``s
-            of the same kernel, padding and bias) as one convolution over
-            their concatenated output channels. Same outputs and the same
-            parameters (checkpoints load either way) as separate
-            translators; faster on CPU (docs/benchmark.md). Defaults to
-            True.
+        fuse_translators (bool): Run the first convolutions of translators
+            of one geometry as one convolution (same outputs and parameters
+            as separate ones; :func:`translate_all`). Defaults to True.
         init_cfg (dict, optional): MMEngine init config.
     """
 
@@ -234,11 +230,11 @@ class FEEDDistiller(BaseDistiller):
                         translator_key(arg),
                         f'is {given} but {what} has {inferred} channels')
                 cfg[arg] = inferred
-            self.translators[name] = build_part(cfg, translator_key(None),
-                                                 translator_key)
+            self.translators[name] = build_part(
+                cfg, translator_key(None), translator_key)
             loss_cfg = merge_cfgs(self.feed_loss_cfg, overrides['feed_loss'])
-            self.feed_losses[name] = build_part(loss_cfg, loss_key(None),
-                                                 loss_key)
+            self.feed_losses[name] = build_part(
+                loss_cfg, loss_key(None), loss_key)
             check_feed_pair(self.translators[name], self.feed_losses[name],
                             name, student_shape, t_shape, loss_cfg, loss_key)
             weight = loss_weight_value(spec.loss_weight,
@@ -266,7 +262,7 @@ class FEEDDistiller(BaseDistiller):
         for name in self.translators:
             loss = self.feed_losses[name](
                 translated[name], self.feed_feature(name), teacher=name)
-            losses[f'{FEED_LOSS_PREFIX}{name}'] = self._feed_scales[name] * loss
+            losses[FEED_LOSS_PREFIX + name] = self._feed_scales[name] * loss
         return losses
 
     def translate(self, student_feature: torch.Tensor
@@ -280,20 +276,8 @@ class FEEDDistiller(BaseDistiller):
         Returns:
             dict: ``teacher name ->`` translated map, in teacher order.
         """
-        groups: Dict[Any, Dict[str, nn.Module]] = {}
-        for name, translator in self.translators.items():
-            key = fusion_key(translator) if self.fuse_translators else None
-            # Unfusable translators are groups of their own.
-            groups.setdefault(name if key is None else key,
-                              {})[name] = translator
-        translated = {}
-        for group in groups.values():
-            if len(group) > 1:
-                translated.update(fused_translate(group, student_feature))
-            else:
-                name, translator = next(iter(group.items()))
-                translated[name] = translator(student_feature)
-        return {name: translated[name] for name in self.translators}
+        return translate_all(self.translators, student_feature,
+                             self.fuse_translators)
 
     def feed_feature(self, teacher: Optional[str] = None) -> torch.Tensor:
         """The recorded FEED feature map of ``teacher`` (None: the
@@ -365,24 +349,3 @@ class FEEDDistiller(BaseDistiller):
                 return None
             sources.append(recorder.source)
         return sources
-
-
-def build_distiller(cfg: Dict) -> FEEDDistiller:
-    """Build ``FEEDDistill``'s ``distiller`` config, checking that it is a
-    FEEDDistiller."""
-    if not isinstance(cfg, Mapping):
-        raise FEEDConfigError('model.distiller',
-                              f'expected a config dict, got {cfg!r}')
-    cfg = dict(cfg)
-    cfg.setdefault('type', 'FEEDDistiller')
-    try:
-        distiller = MODELS.build(in_razor_scope(cfg))
-    except FEEDConfigError:
-        raise
-    except Exception as err:
-        raise FEEDConfigError('model.distiller', str(err)) from err
-    if not isinstance(distiller, FEEDDistiller):
-        raise FEEDConfigError(
-            'model.distiller',
-            f'FEEDDistill needs a FEEDDistiller, got {type(distiller).__name__}')
-    return distiller
