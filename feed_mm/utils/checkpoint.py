@@ -406,8 +406,7 @@ def load_from_http_safe(filename: str,
         Any: The loaded checkpoint.
     """
     from mmengine.dist import barrier, get_dist_info
-    model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
-    cached = osp.join(model_dir, osp.basename(urlparse(filename).path))
+    cached = http_cache_path(filename, model_dir)
     rank, world_size = get_dist_info()
     if rank == 0:
         _download_once(filename, cached, progress)
@@ -416,6 +415,21 @@ def load_from_http_safe(filename: str,
         if rank > 0:
             _download_once(filename, cached, progress)
     return safe_load(cached, map_location)
+
+
+def http_cache_path(url: str, model_dir: Optional[str] = None) -> str:
+    """Where :func:`load_from_http_safe` keeps the download of ``url``.
+
+    Args:
+        url (str): An ``http(s)://`` checkpoint URL.
+        model_dir (str, optional): Download directory. Defaults to
+            ``<torch hub dir>/checkpoints``.
+
+    Returns:
+        str: The cached file's path (it may not exist yet).
+    """
+    model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+    return osp.join(model_dir, osp.basename(urlparse(url).path))
 
 
 def _download_once(url: str, cached: str, progress: bool) -> None:

@@ -7,6 +7,7 @@ import os
 import shutil
 
 import pytest
+import torch
 
 from feed_mm.models.algorithms import teacher_provenance as provenance
 from feed_mm.models.algorithms.teacher_provenance import (
@@ -14,6 +15,7 @@ from feed_mm.models.algorithms.teacher_provenance import (
     file_sha256, teacher_fingerprints)
 from feed_mm.models.algorithms.teacher_spec import TeacherSpec
 from feed_mm.utils import FEEDConfigError
+from feed_mm.utils.checkpoint import http_cache_path
 from tests.test_models.feed_fixtures import (assert_config_error,
                                              build_classifier, build_feed,
                                              classifier, save_checkpoint)
@@ -139,7 +141,15 @@ def test_a_checkpoint_without_record_only_warns(teacher_file, monkeypatch):
     assert level == logging.WARNING and 'no record of its teachers' in message
 
 
-def test_a_url_teacher_is_compared_by_its_address():
+@pytest.fixture
+def hub_dir(tmp_path, monkeypatch):
+    """An empty torch hub cache for URL teachers."""
+    hub = tmp_path / 'hub'
+    monkeypatch.setattr(torch.hub, '_hub_dir', str(hub))
+    return hub
+
+
+def test_a_url_teacher_not_downloaded_is_compared_by_its_address(hub_dir):
     url = 'https://example.org/teacher.pth'
     recorded = teacher_fingerprints(
         dict(t0=TeacherSpec(name='t0', model=None, ckpt=url)))
@@ -148,3 +158,27 @@ def test_a_url_teacher_is_compared_by_its_address():
     other = dict(t0=dict(path=url + '?v=2', size=None, sha256=None))
     with pytest.raises(TeacherMismatchError, match='not hashed'):
         check_teacher_record(recorded, other)
+
+
+def test_a_downloaded_url_teacher_is_compared_by_content(hub_dir,
+                                                        teacher_file):
+    url = 'https://example.org/models/teacher.pth'
+    specs = dict(t0=TeacherSpec(name='t0', model=None, ckpt=url))
+    cached = http_cache_path(url)
+    assert cached == str(hub_dir / 'checkpoints' / 'teacher.pth')
+    os.makedirs(os.path.dirname(cached))
+    shutil.copy(teacher_file, cached)  # what the loader's download leaves
+    recorded = teacher_fingerprints(specs)
+    assert recorded['t0']['path'] == url
+    assert recorded['t0']['sha256'] == file_sha256(teacher_file)
+    assert recorded['t0']['size'] == os.path.getsize(teacher_file)
+    assert check_teacher_record(recorded, teacher_fingerprints(specs)) == []
+
+    # Other content behind the same URL (a fresh download elsewhere).
+    with open(cached, 'ab') as f:
+        f.write(b'other weights')
+    with pytest.raises(TeacherMismatchError) as err:
+        check_teacher_record(recorded, teacher_fingerprints(specs))
+    assert err.value.key == 'model.teachers.t0.ckpt'
+    assert recorded['t0']['sha256'] in str(err.value)
+    assert file_sha256(cached) in str(err.value)

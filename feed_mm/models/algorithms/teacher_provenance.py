@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from mmengine.logging import print_log
 
 from feed_mm.utils import FEEDConfigError
+from feed_mm.utils.checkpoint import http_cache_path
 from .teacher_spec import TeacherSpec, resolve_checkpoint
 
 #: The checkpoint ``meta`` key of the teachers' fingerprints.
@@ -85,8 +86,9 @@ def teacher_fingerprints(
     """The fingerprint of every teacher's checkpoint, by name; None for a
     random teacher (``ckpt=None``). A work dir is resolved to the checkpoint
     its ``last_checkpoint`` names, as when the teacher is loaded. A URL is
-    recorded by itself (size and sha256 None): its download lands in a cache
-    that only the loader knows, so it is compared by URL.
+    recorded by its address with the size and sha256 of its download in
+    the hub cache (:func:`~feed_mm.utils.checkpoint.http_cache_path`); before
+    the first download they are None and the URL is compared by address.
 
     Args:
         specs (Mapping[str, TeacherSpec]): The parsed teachers.
@@ -99,7 +101,10 @@ def teacher_fingerprints(
         if spec.ckpt is None:
             fingerprints[name] = None
         elif '://' in spec.ckpt:
-            fingerprints[name] = dict(path=spec.ckpt, size=None, sha256=None)
+            cached = http_cache_path(spec.ckpt)
+            fingerprints[name] = dict(
+                file_fingerprint(cached) if osp.isfile(cached) else
+                dict(size=None, sha256=None), path=spec.ckpt)
         else:
             fingerprints[name] = file_fingerprint(
                 resolve_checkpoint(spec.ckpt, f'{spec.key}.ckpt',
@@ -138,7 +143,8 @@ def _differs(recorded: Optional[Fingerprint],
     if recorded is None or configured is None:
         return recorded is not configured
     if recorded.get('sha256') is None or configured.get('sha256') is None:
-        # A URL teacher: only its address was recorded.
+        # A URL teacher not downloaded yet, or recorded by an older
+        # feed_mm: only its address is known.
         return recorded.get('path') != configured.get('path')
     return recorded.get('sha256') != configured.get('sha256')
 
