@@ -10,14 +10,6 @@ import yaml
 from tests.helpers import REPO
 
 FEED = osp.join(REPO, 'configs', 'feed')
-ROWS = {
-    'student alone': 'student',
-    'FT, 1 teacher (FEED N=1)': 'ft',
-    'pFEED, 2 teachers': 'pfeed2',
-    'pFEED, 3 teachers': 'pfeed3',
-}
-
-
 def test_metafile_lists_every_feed_config():
     with open(osp.join(FEED, 'metafile.yml')) as f:
         meta = yaml.safe_load(f)
@@ -49,30 +41,12 @@ def test_measured_metafile_rows_list_their_teacher_checkpoints():
                     len(sha) == 64 and int(sha, 16) >= 0 for sha in shas)
 
 
-def test_readme_digits_rows_match_the_demo_results():
-    with open(osp.join(FEED, 'results', 'digits_demo_3seeds.json')) as f:
-        results = json.load(f)
-    readme = open(osp.join(FEED, 'README.md')).read()
-    for label, run in ROWS.items():
-        scores = [r['top1'] for r in results['runs'][run]]
-        mean, std = statistics.mean(scores), statistics.stdev(scores)
-        seeds = ', '.join(f'{s:.2f}' for s in scores)
-        row = f'| {label} | — | {mean:.2f} ± {std:.2f} | {seeds} |'
-        assert row in readme, row
-    with open(osp.join(FEED, 'metafile.yml')) as f:
-        meta = {m['Name']: m for m in yaml.safe_load(f)['Models']}
-    top1 = meta['pfeed_resnet20_3xresnet20_digits']['Results'][0]['Metrics']
-    assert abs(top1['Top 1 Accuracy'] -
-               statistics.mean(r['top1'] for r in results['runs']['pfeed3'])
-               ) < 0.006
-
-
-def test_readme_fmnist_tables_match_the_results_files():
-    """The Fashion-MNIST section is the zoo runner's report of the
-    committed results file, row for row, and the reconstruction-error
-    table is the committed one."""
+def assert_report_in_readme(results_file: str, metafile_rows: dict) -> dict:
+    """The README holds the zoo runner's report of ``results_file`` row for
+    row, and each metafile row ``name -> setting`` gives that setting's
+    mean; returns the settings by name."""
     from feed_mm.zoo.report import format_report
-    with open(osp.join(FEED, 'results', 'fmnist_cpu.json')) as f:
+    with open(osp.join(FEED, 'results', results_file)) as f:
         results = json.load(f)
     readme = open(osp.join(FEED, 'README.md')).read()
     rows = [line for line in format_report(results).splitlines()
@@ -81,22 +55,45 @@ def test_readme_fmnist_tables_match_the_results_files():
     for row in rows:
         assert row in readme, row
     by_name = {s['name']: s for s in results['settings']}
+    for setting in by_name.values():
+        assert setting['test']['mean'] == statistics.mean(
+            s['test'] for s in setting['seeds'])
+    with open(osp.join(FEED, 'metafile.yml')) as f:
+        meta = {m['Name']: m for m in yaml.safe_load(f)['Models']}
+    for name, setting in metafile_rows.items():
+        top1 = meta[name]['Results'][0]['Metrics']['Top 1 Accuracy']
+        assert abs(top1 - by_name[setting]['test']['mean']) < 0.006, name
+        assert meta[name]['Metadata']['Teacher Checkpoints'] == \
+            by_name[setting]['teacher_sha256'], name
+    return by_name
+
+
+def test_readme_digits_table_matches_the_demo_results():
+    by_name = assert_report_in_readme(
+        'digits_demo_3seeds.json',
+        {'ft_resnet20_resnet20_digits': 'ft',
+         'pfeed_resnet20_2xresnet20_digits': 'pfeed2',
+         'pfeed_resnet20_3xresnet20_digits': 'pfeed3'})
+    assert all(len(by_name[name]['seeds']) >= 3
+               for name in ('student', 'ft', 'pfeed2', 'pfeed3'))
+
+
+def test_readme_fmnist_tables_match_the_results_files():
+    """The Fashion-MNIST section is the zoo runner's report of the
+    committed results file, and the reconstruction-error table is the
+    committed one."""
+    by_name = assert_report_in_readme(
+        'fmnist_cpu.json',
+        {'ft_resnet20_resnet20_fmnist': 'ft',
+         'pfeed_resnet20_2xresnet20_fmnist': 'pfeed2',
+         'pfeed_resnet20_3xresnet20_fmnist': 'pfeed3',
+         'pfeed_kd_resnet20_3xresnet20_fmnist': 'pfeed3_kd'})
     for name in ('student', 'ft', 'pfeed2', 'pfeed3', 'kd3', 'pfeed3_kd'):
         assert len(by_name[name]['seeds']) >= 5, name
-        assert by_name[name]['test']['mean'] == statistics.mean(
-            s['test'] for s in by_name[name]['seeds'])
     for g in (1, 2, 3):
         assert len(by_name[f'sfeed_g{g}']['seeds']) >= 3
+    readme = open(osp.join(FEED, 'README.md')).read()
     recon = open(osp.join(FEED, 'results',
                           'fmnist_cpu_reconstruction_error.md')).read()
     for row in recon.strip().splitlines():
         assert row in readme, row
-    with open(osp.join(FEED, 'metafile.yml')) as f:
-        meta = {m['Name']: m for m in yaml.safe_load(f)['Models']}
-    for name, setting in (('ft_resnet20_resnet20_fmnist', 'ft'),
-                          ('pfeed_resnet20_2xresnet20_fmnist', 'pfeed2'),
-                          ('pfeed_resnet20_3xresnet20_fmnist', 'pfeed3'),
-                          ('pfeed_kd_resnet20_3xresnet20_fmnist',
-                           'pfeed3_kd')):
-        top1 = meta[name]['Results'][0]['Metrics']['Top 1 Accuracy']
-        assert abs(top1 - by_name[setting]['test']['mean']) < 0.006, name
