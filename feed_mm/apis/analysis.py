@@ -2,8 +2,8 @@
 map reconstructs each teacher's map, phi(tau_n(F_s)) vs phi(F_t(n))."""
 import statistics
 from contextlib import contextmanager
-from typing import (Dict, Iterable, Iterator, List, Mapping, Optional,
-                    Sequence, Tuple)
+from typing import (Any, Dict, Iterable, Iterator, List, Mapping,
+                    Optional, Sequence, Tuple)
 
 import torch
 
@@ -69,18 +69,38 @@ def feed_feature_pairs(model, inputs: torch.Tensor
     Returns:
         dict: ``name -> (translated_student, teacher_feature)``.
     """
-    distiller = model.distiller
-    model.run_teachers(inputs, None)
-    with distiller.student_recorders:
-        model.student(inputs, mode='tensor')
     pairs = {}
-    for name, translated in distiller.translate(
-            distiller.feed_feature(None)).items():
-        teacher_feature = distiller.feed_losses[name].align(
-            translated, distiller.feed_feature(name), name)
-        pairs[name] = (translated, teacher_feature)
-    distiller.clear_records()
+    with recorded_feed_features(model, inputs) as distiller:
+        for name, translated in distiller.translate(
+                distiller.feed_feature(None)).items():
+            teacher_feature = distiller.feed_losses[name].align(
+                translated, distiller.feed_feature(name), name)
+            pairs[name] = (translated, teacher_feature)
     return pairs
+
+
+@contextmanager
+def recorded_feed_features(model, inputs: torch.Tensor) -> Iterator[Any]:
+    """Within the block, ``model``'s distiller holds the FEED maps of the
+    student and of every teacher on ``inputs`` (no gradients); the records
+    are cleared after it, also on an error, so the next step starts empty.
+
+    Args:
+        model (FEEDDistill): A FEED model.
+        inputs (Tensor): A preprocessed batch.
+
+    Yields:
+        FEEDDistiller: ``model.distiller``, to read with ``feed_feature``.
+    """
+    distiller = model.distiller
+    try:
+        with torch.no_grad():
+            model.run_teachers(inputs, None)
+            with distiller.student_recorders:
+                model.student(inputs, mode='tensor')
+        yield distiller
+    finally:
+        distiller.clear_records()
 
 
 @contextmanager

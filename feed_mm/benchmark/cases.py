@@ -15,6 +15,7 @@ from mmpretrain.structures import DataSample
 from mmrazor.registry import MODELS
 
 import feed_mm  # noqa: F401 - torch shims and registries before any build
+from feed_mm.apis.analysis import recorded_feed_features
 from feed_mm.models.algorithms.teacher_forward import ModuleTap
 from feed_mm.models.algorithms.teacher_spec import build_model
 from feed_mm.models.distillers.validation import parse_feature_spec
@@ -196,16 +197,10 @@ def feature_shapes(algo: nn.Module, batch: Dict[str, Any]
                     ) -> Tuple[torch.Size, Dict[str, torch.Size]]:
     """Shapes of the student's and teachers' FEED maps on ``batch``."""
     inputs = algo.data_preprocessor(batch, False)['inputs']
-    with torch.no_grad():
-        algo.run_teachers(inputs, None)
-        with algo.distiller.student_recorders:
-            algo.student(inputs, mode='tensor')
-    distiller = algo.distiller
-    shapes = (distiller.feed_feature(None).shape,
-              {name: distiller.feed_feature(name).shape
-               for name in algo.teachers})
-    distiller.clear_records()
-    return shapes
+    with recorded_feed_features(algo, inputs) as distiller:
+        return (distiller.feed_feature(None).shape,
+                {name: distiller.feed_feature(name).shape
+                 for name in algo.teachers})
 
 
 def teacher_phase(algo: nn.Module, batch: Dict[str, Any]) -> Callable[[], None]:

@@ -9,7 +9,8 @@ from mmengine.config import Config
 
 import feed_mm  # noqa: F401
 from feed_mm.apis.analysis import (format_errors_table, mean_over_seeds,
-                                   reconstruction_errors)
+                                   reconstruction_errors,
+                                   recorded_feed_features)
 from tests.helpers import REPO, TINY, build_razor_model, run_tool
 
 FEED_2T = 'configs/feed/pfeed_resnet20_2xresnet20_digits.py'
@@ -25,14 +26,18 @@ def _digits_batch(size):
                 data_samples=[s['data_samples'] for s in samples]), DataSample
 
 
-def test_errors_match_a_direct_computation():
+def _random_teacher_pfeed2():
     cfg = Config.fromfile(osp.join(REPO, FEED_2T))
     cfg.model.teachers.t0.ckpt = None
     cfg.model.teachers.t1.ckpt = None
     cfg.model.allow_random_teachers = True
-    torch.manual_seed(0)
-    model = build_razor_model(
+    return build_razor_model(
         dict(cfg.model, data_preprocessor=cfg.data_preprocessor)).eval()
+
+
+def test_errors_match_a_direct_computation():
+    torch.manual_seed(0)
+    model = _random_teacher_pfeed2()
     batch, _ = _digits_batch(12)
     result = reconstruction_errors(model, [batch, batch])
 
@@ -50,6 +55,23 @@ def test_errors_match_a_direct_computation():
             assert abs(result[name]['l2'] - l2) < 1e-5
             assert result[name]['samples'] == 24
             assert l1 > l2 > 0
+
+
+def test_recorded_features_are_cleared_after_the_block_even_on_error():
+    model = _random_teacher_pfeed2()
+    batch, _ = _digits_batch(4)
+    inputs = model.data_preprocessor(batch, False)['inputs']
+    with recorded_feed_features(model, inputs) as distiller:
+        assert distiller.feed_feature(None).shape[0] == 4
+        assert distiller.feed_feature('t1').shape[0] == 4
+    with pytest.raises(KeyError, match='inside'):
+        with recorded_feed_features(model, inputs):
+            raise KeyError('inside')
+    distiller = model.distiller
+    managers = [distiller.student_recorders,
+                *distiller.teacher_recorders.values()]
+    assert all(not recorder.data_buffer for manager in managers
+               for recorder in manager.recorders.values())
 
 
 def test_cli_compares_runs_and_writes_table_json_png(digits_teachers,
