@@ -24,7 +24,7 @@ class BuildPyWithMim(build_py):
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(
                 osp.join(HERE, name), target,
-                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+                ignore=shutil.ignore_patterns('__pycache__', '*.pyc', '*.pth'))
 
 
 def read_requirements(name: str) -> list:

@@ -7,6 +7,7 @@ import os.path as osp
 import time
 from typing import Any, Dict, Optional
 
+import torch
 from mmengine.config import Config
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner, find_latest_checkpoint
@@ -15,7 +16,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from feed_mm.models.algorithms.teacher_provenance import (
     META_KEY, check_mismatch_mode, check_teacher_record, teacher_fingerprints)
 from feed_mm.models.algorithms.teacher_spec import parse_teachers
-from feed_mm.utils import FEEDConfigError
+from feed_mm.utils import FEEDConfigError, safe_load
 from .console import RunConsole
 
 RESULT_FILE = 'run_result.json'
@@ -202,3 +203,63 @@ def train_and_evaluate(cfg: Config,
         **(extra or {}))
     write_json(osp.join(cfg.work_dir, RESULT_FILE), result)
     return result
+
+
+def evaluate_checkpoint(cfg: Config,
+                        checkpoint: str,
+                        name: str,
+                        console: Optional[RunConsole] = None,
+                        metric: str = 'accuracy/top1',
+                        extra: Optional[Dict[str, Any]] = None
+                        ) -> Dict[str, Any]:
+    """Evaluate ``checkpoint`` with ``cfg``'s validation and test loops,
+    without training, and write the result as :func:`train_and_evaluate`
+    does (its ``wall_s`` is the training time the checkpoint records, as
+    :func:`export_weights` writes it, else the evaluation's).
+    """
+    cfg = cfg.copy()
+    cfg.experiment_name = name
+    cfg.load_from = checkpoint
+    cfg.resume = False
+    console = console or RunConsole(verbose=True)
+    start = time.perf_counter()
+    with console.run(name) as hook:
+        runner = Runner.from_cfg(cfg)
+        if hook is not None:
+            runner.register_hook(hook)
+        val_metrics = runner.val()
+        test_metrics = runner.test()
+    meta = safe_load(checkpoint, map_location='cpu').get('meta') or {}
+    result = dict(
+        name=name,
+        val=_metric(val_metrics, metric, 'validation'),
+        test=_metric(test_metrics, metric, 'test'),
+        metric=metric,
+        val_metrics={k: float(v) for k, v in val_metrics.items()},
+        test_metrics={k: float(v) for k, v in test_metrics.items()},
+        wall_s=meta.get('train_wall_s', time.perf_counter() - start),
+        evaluated_only=True,
+        work_dir=cfg.work_dir,
+        checkpoint=checkpoint,
+        epochs=meta.get('epochs'),
+        teacher_fingerprints=None,
+        **(extra or {}))
+    os.makedirs(cfg.work_dir, exist_ok=True)
+    write_json(osp.join(cfg.work_dir, RESULT_FILE), result)
+    return result
+
+
+def export_weights(result: Dict[str, Any], path: str) -> None:
+    """Write the weights of a finished run (``result['checkpoint']``) as a
+    weights-only checkpoint at ``path``: the model's ``state_dict`` and a
+    ``meta`` of its config, epochs, scores and training time, without
+    optimizer, schedulers or message hub (a teacher's file small enough to
+    commit). Written through a temporary file."""
+    checkpoint = safe_load(result['checkpoint'], map_location='cpu')
+    meta = dict(config=result.get('config'), epochs=result.get('epochs'),
+                val=result.get('val'), test=result.get('test'),
+                train_wall_s=result.get('wall_s'))
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.tmp'
+    torch.save(dict(meta=meta, state_dict=checkpoint['state_dict']), tmp)
+    os.replace(tmp, path)

@@ -4,9 +4,17 @@ to run over which seeds, read from a config file's ``protocol`` field
 
 A protocol names its runs by config file; a setting's teachers are
 references to runs of the same protocol, ``'teacher:K'`` (the K-th teacher
-run) or ``'run:SETTING'`` (the same seed's run of an earlier setting, as
-sequential FEED needs), put into the FEED config's ``model.teachers`` in
-order.
+config, counted over all teacher groups) or ``'run:SETTING'`` (the same
+seed's run of an earlier setting, as sequential FEED needs), put into the
+FEED config's ``model.teachers`` in order.
+
+Teachers come in one group (``teachers=dict(label=..., configs=[...])``) or
+several, each reported with its own row and ensemble
+(``teachers=dict(groups=[dict(label=..., configs=[...]), ...])``). With
+``teachers.weights`` (a folder), a teacher whose weights-only checkpoint
+``<weights>/<config name>.pth`` is there is evaluated, not trained, and a
+trained teacher's weights are written there: the files a protocol's results
+were measured with can be committed beside them and reused anywhere.
 """
 import os.path as osp
 from dataclasses import dataclass, field
@@ -18,10 +26,20 @@ from feed_mm.utils import FEEDConfigError, resolve_config
 
 PROTOCOL_KEYS = ('title', 'metric', 'seeds', 'seed_base', 'teachers',
                  'settings', 'baselines', 'cfg_options', 'student_cfg_options',
-                 'student_epochs', 'notes')
-TEACHER_KEYS = ('label', 'configs', 'epochs', 'cfg_options')
+                 'student_epochs', 'notes', 'n_curve')
+TEACHER_KEYS = ('label', 'configs', 'groups', 'weights', 'epochs',
+                'cfg_options')
+GROUP_KEYS = ('label', 'configs')
 SETTING_KEYS = ('name', 'label', 'config', 'teachers', 'seeds',
-                'seed_offset', 'cfg_options')
+                'seed_offset', 'cfg_options', 'pool')
+
+
+@dataclass
+class TeacherGroup:
+    """Teachers reported together: one row of each, and their ensemble."""
+
+    label: str
+    configs: Tuple[str, ...]
 
 
 @dataclass
@@ -35,6 +53,9 @@ class Setting:
     seeds: Optional[int] = None  # None: the protocol's seeds
     seed_offset: int = 0
     cfg_options: Dict[str, Any] = field(default_factory=dict)
+    # Settings of one pool are one method over other teacher groups; the
+    # report pools them seed by seed.
+    pool: Optional[str] = None
 
 
 @dataclass
@@ -46,8 +67,7 @@ class Protocol:
     metric: str
     seeds: int
     seed_base: int
-    teacher_label: str
-    teacher_configs: Tuple[str, ...]
+    teacher_groups: Tuple[TeacherGroup, ...]
     teacher_cfg_options: Dict[str, Any]
     settings: List[Setting]
     baselines: Tuple[str, ...]
@@ -58,6 +78,16 @@ class Protocol:
     teacher_epochs: Optional[int] = None
     student_epochs: Optional[int] = None
     notes: str = ''
+    # Folder of the teachers' weights-only checkpoints (None: train them).
+    teacher_weights: Optional[str] = None
+    # Settings of N = 0, 1, ... teachers, plotted against N.
+    n_curve: Tuple[str, ...] = ()
+
+    @property
+    def teacher_configs(self) -> Tuple[str, ...]:
+        """Every teacher config, ``'teacher:K'`` indexing this tuple."""
+        return tuple(c for group in self.teacher_groups
+                     for c in group.configs)
 
     def setting(self, name: str) -> Setting:
         return next(s for s in self.settings if s.name == name)
@@ -97,6 +127,45 @@ def _config_path(value: Any, key: str) -> str:
     return value
 
 
+def _optional_name(value: Any, key: str) -> Optional[str]:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise FEEDConfigError(key, f'must be a non-empty string, got '
+                              f'{value!r}')
+    return value
+
+
+def _teacher_groups(teachers: Mapping, key: str) -> Tuple[TeacherGroup, ...]:
+    """The teacher groups of ``protocol.teachers``: its ``groups``, or one
+    group of its own ``label`` and ``configs``."""
+    if 'groups' in teachers:
+        for single in ('label', 'configs'):
+            if single in teachers:
+                raise FEEDConfigError(
+                    f'{key}.{single}', 'goes into each of teachers.groups')
+        raw_groups = teachers['groups']
+        if not isinstance(raw_groups, (list, tuple)) or not raw_groups:
+            raise FEEDConfigError(f'{key}.groups', 'must be a non-empty '
+                                  f'list of groups, got {raw_groups!r}')
+        raw_groups = [(_dict(g, f'{key}.groups[{i}]'), f'{key}.groups[{i}]')
+                      for i, g in enumerate(raw_groups)]
+    else:
+        raw_groups = [(dict(label=teachers.get('label', 'teacher'),
+                            configs=teachers.get('configs')), key)]
+    groups = []
+    for group, gkey in raw_groups:
+        _unknown(group, GROUP_KEYS, gkey)
+        configs = group.get('configs')
+        if not isinstance(configs, (list, tuple)):
+            raise FEEDConfigError(f'{gkey}.configs',
+                                  f'must be a list of config files, got '
+                                  f'{configs!r}')
+        groups.append(TeacherGroup(
+            label=str(group.get('label', 'teacher')),
+            configs=tuple(_config_path(c, f'{gkey}.configs[{i}]')
+                          for i, c in enumerate(configs))))
+    return tuple(groups)
+
+
 def _parse_teacher_ref(ref: Any, key: str, num_teachers: int,
                        earlier: Mapping[str, Setting],
                        seeds: Optional[int]) -> str:
@@ -133,14 +202,8 @@ def parse_protocol(spec: Mapping, name: str) -> Protocol:
             raise FEEDConfigError(f'{key}.{required}', 'is required')
     teachers = _dict(spec['teachers'], f'{key}.teachers')
     _unknown(teachers, TEACHER_KEYS, f'{key}.teachers')
-    configs = teachers.get('configs')
-    if not isinstance(configs, (list, tuple)):
-        raise FEEDConfigError(f'{key}.teachers.configs',
-                              f'must be a list of config files, got '
-                              f'{configs!r}')
-    configs = tuple(
-        _config_path(c, f'{key}.teachers.configs[{i}]')
-        for i, c in enumerate(configs))
+    groups = _teacher_groups(teachers, f'{key}.teachers')
+    configs = tuple(c for group in groups for c in group.configs)
     raw_settings = spec['settings']
     if not isinstance(raw_settings, (list, tuple)) or not raw_settings:
         raise FEEDConfigError(f'{key}.settings',
@@ -178,13 +241,20 @@ def parse_protocol(spec: Mapping, name: str) -> Protocol:
                 seed_offset=_int(
                     raw.get('seed_offset', 0), f'{skey}.seed_offset', 0),
                 cfg_options=_dict(raw.get('cfg_options'),
-                                  f'{skey}.cfg_options')))
+                                  f'{skey}.cfg_options'),
+                pool=_optional_name(raw.get('pool'), f'{skey}.pool')))
     names = [s.name for s in settings]
     baselines = tuple(spec.get('baselines', ()))
     for i, baseline in enumerate(baselines):
         if baseline not in names:
             raise FEEDConfigError(
                 f'{key}.baselines[{i}]', f'{baseline!r} is not a setting '
+                f'({", ".join(names)})')
+    n_curve = tuple(spec.get('n_curve', ()))
+    for i, point in enumerate(n_curve):
+        if point not in names:
+            raise FEEDConfigError(
+                f'{key}.n_curve[{i}]', f'{point!r} is not a setting '
                 f'({", ".join(names)})')
     metric = spec.get('metric', 'accuracy/top1')
     if not isinstance(metric, str):
@@ -196,8 +266,10 @@ def parse_protocol(spec: Mapping, name: str) -> Protocol:
         metric=metric,
         seeds=_int(spec.get('seeds', 1), f'{key}.seeds', 1),
         seed_base=_int(spec.get('seed_base', 0), f'{key}.seed_base', 0),
-        teacher_label=str(teachers.get('label', 'teacher')),
-        teacher_configs=configs,
+        teacher_groups=groups,
+        teacher_weights=_optional_name(teachers.get('weights'),
+                                       f'{key}.teachers.weights'),
+        n_curve=n_curve,
         teacher_cfg_options=_dict(teachers.get('cfg_options'),
                                   f'{key}.teachers.cfg_options'),
         settings=settings,

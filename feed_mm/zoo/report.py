@@ -1,15 +1,17 @@
 """The zoo's results: collected from the runs' result files into one
 JSON document, and written as a Markdown table."""
+import statistics
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from feed_mm.apis.curves import find_scalar_logs, read_series
 from .protocol import Protocol
 from .stats import (format_difference, format_mean_std, mean_std,
-                    paired_difference)
+                    paired_difference, t_quantile)
 
 RESULTS_FILE = 'zoo_results.json'
 TABLE_FILE = 'zoo_results.md'
 CURVES_FILE = 'zoo_curves.png'
+N_CURVE_FILE = 'zoo_n_curve.png'
 SPLITS = ('test', 'val')
 
 
@@ -44,20 +46,32 @@ def teacher_sha256(seeds: Sequence[Dict[str, Any]]) -> Dict[str, List[str]]:
 
 def collect_results(protocol: Protocol,
                     runs: Sequence[Tuple[Any, Optional[Dict[str, Any]]]],
-                    ensemble: Optional[Dict[str, Any]],
+                    ensembles: Sequence[Optional[Dict[str, Any]]],
                     cfg_options: Dict[str, Any]) -> Dict[str, Any]:
     """The results document of a protocol from ``(planned run, result or
-    None)`` pairs: teachers, their ensemble, and per setting the per-seed
-    values, mean +- std and the paired differences (test split) against
-    each baseline. A run that recorded its teachers' fingerprints lists them
+    None)`` pairs and each teacher group's ensemble (or None): per teacher
+    group its runs and ensemble, per setting the per-seed values, mean +-
+    std and the paired differences (test split) against each baseline, and
+    per pool of settings their seed-by-seed mean (:func:`pool_results`). A
+    run that recorded its teachers' fingerprints lists them
     (``teacher_fingerprints``); each setting sums them up as
     ``teacher_sha256`` (:func:`teacher_sha256`)."""
-    teachers = [
-        dict(index=run.seed, config=run.config, test=result['test'],
-             val=result['val'], wall_s=result['wall_s'],
-             checkpoint=result['checkpoint'])
-        for run, result in runs if run.setting is None and result
-    ]
+    teacher_results = {
+        run.seed: dict(index=run.seed, config=run.config,
+                       test=result['test'], val=result['val'],
+                       wall_s=result['wall_s'],
+                       checkpoint=result['checkpoint'])
+        for run, result in runs if run.setting is None and result}
+    groups, first = [], 0
+    for group, ensemble in zip(protocol.teacher_groups, ensembles):
+        indices = range(first, first + len(group.configs))
+        first += len(group.configs)
+        members = [teacher_results[i] for i in indices
+                   if i in teacher_results]
+        groups.append(dict(
+            label=group.label, runs=members, **_summary(members),
+            ensemble=None if ensemble is None else {
+                split: ensemble.get(split) for split in SPLITS}))
     settings = []
     per_setting: Dict[str, Dict[int, float]] = {}
     for setting in protocol.settings:
@@ -74,6 +88,7 @@ def collect_results(protocol: Protocol,
         settings.append(
             dict(name=setting.name, label=setting.label,
                  config=setting.config, teachers=list(setting.teachers),
+                 pool=setting.pool,
                  teacher_sha256=teacher_sha256(seeds), seeds=seeds,
                  **_summary(seeds)))
     for entry in settings:
@@ -91,15 +106,121 @@ def collect_results(protocol: Protocol,
         seeds_planned=protocol.seeds,
         baselines=list(protocol.baselines),
         cfg_options=cfg_options,
-        teachers=dict(label=protocol.teacher_label, runs=teachers,
-                      **_summary(teachers)),
-        ensemble=None if ensemble is None else {
-            split: ensemble.get(split) for split in SPLITS},
+        teachers=groups,
         settings=settings,
+        pools=pool_results(settings, per_setting, protocol.baselines),
         runs_finished=sum(1 for _, result in runs if result),
         runs_planned=len(runs),
         train_wall_s=sum(result['wall_s'] for _, result in runs if result),
     )
+
+
+def pool_results(settings: Sequence[Dict[str, Any]],
+                 per_setting: Dict[str, Dict[int, float]],
+                 baselines: Sequence[str]) -> List[Dict[str, Any]]:
+    """Each pool of two or more settings (one method over several teacher
+    groups) as one value per seed, the mean over its settings, on the seeds
+    all of them have; paired differences against each baseline's pool (a
+    baseline without a pool stands alone)."""
+    members: Dict[str, List[str]] = {}
+    for entry in settings:
+        if entry.get('pool'):
+            members.setdefault(entry['pool'], []).append(entry['name'])
+    pool_of = {name: pool for pool, names in members.items()
+               for name in names}
+
+    def pooled(names: Sequence[str]) -> Dict[int, float]:
+        seeds = set.intersection(*(set(per_setting[n]) for n in names))
+        return {seed: statistics.mean(per_setting[n][seed] for n in names)
+                for seed in sorted(seeds)}
+
+    pools = []
+    for pool, names in members.items():
+        if len(names) < 2:
+            continue
+        values = pooled(names)
+        differences = {}
+        for baseline in baselines:
+            if baseline not in per_setting:
+                continue
+            other = members.get(pool_of.get(baseline), [baseline])
+            if other != names:
+                differences[baseline] = paired_difference(
+                    values, pooled(other))
+        pools.append(dict(name=pool, settings=names,
+                          seeds=sorted(values), values=list(values.values()),
+                          test=mean_std(list(values.values())),
+                          differences=differences))
+    return pools
+
+
+def teacher_groups(results: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The teacher groups of a results document; a document of one group
+    written before groups existed has it as ``teachers`` and
+    ``ensemble``."""
+    teachers = results['teachers']
+    if isinstance(teachers, list):
+        return teachers
+    return [dict(teachers, ensemble=results.get('ensemble'))]
+
+
+def _pool_lines(results: Dict[str, Any], labels: Dict[str, str],
+                baselines: Sequence[str]) -> List[str]:
+    pools = results.get('pools') or []
+    if not pools:
+        return []
+    header = ['pool (settings)', 'n', 'test, mean ± std of the per-seed '
+              'means', 'per seed'] + [
+                  f'Δ vs {labels[b]} (pooled alike) [95% CI]'
+                  for b in baselines]
+    lines = ['', 'Pooled over teacher groups: per seed, the mean over the '
+             "pool's settings; Δ against the baseline pooled the same way.",
+             '', '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for pool in pools:
+        diffs = pool['differences']
+        lines.append('| ' + ' | '.join(
+            [f'{pool["name"]} ({", ".join(pool["settings"])})',
+             str(len(pool['values'])), format_mean_std(pool['values']),
+             ', '.join(f'{v:.2f}' for v in pool['values'])] + [
+                 format_difference(diffs.get(b)) +
+                 (' *' if (diffs.get(b) or {}).get('significant') else '')
+                 for b in baselines]) + ' |')
+    return lines
+
+
+def plot_n_curve(results: Dict[str, Any], names: Sequence[str],
+                 out_file: str) -> None:
+    """The test metric against the number of teachers N = 0, 1, ... (the
+    settings ``names`` in that order): each seed as a dot, the mean with its
+    95 % t-interval."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    by_name = {entry['name']: entry for entry in results['settings']}
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    means, lows, highs, ns = [], [], [], []
+    for n, name in enumerate(names):
+        entry = by_name.get(name)
+        if entry is None:
+            continue
+        values = [s['test'] for s in entry['seeds'] if s['test'] is not None]
+        ax.plot([n] * len(values), values, '.', color='C0', alpha=0.4)
+        summary = mean_std(values)
+        half = 0.0 if summary['std'] is None else t_quantile(
+            0.95, len(values) - 1) * summary['std'] / len(values)**0.5
+        ns.append(n)
+        means.append(summary['mean'])
+        lows.append(half)
+        highs.append(half)
+    ax.errorbar(ns, means, yerr=[lows, highs], color='C1', marker='o',
+                capsize=4, label='mean, 95 % t-interval')
+    ax.set(xlabel='number of teachers N (0: the student alone)',
+           ylabel=f'test {results["metric"]}', xticks=ns)
+    ax.set_title(results['title'], fontsize=8)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=100)
+    plt.close(fig)
 
 
 def _per_seed(values: Sequence[Dict[str, Any]], key: str) -> str:
@@ -122,20 +243,20 @@ def format_report(results: Dict[str, Any]) -> str:
         '| ' + ' | '.join(header) + ' |',
         '|' + '---|' * len(header)
     ]
-    teachers = results['teachers']
-    if teachers['runs']:
-        lines.append('| ' + ' | '.join(
-            [f'{teachers["label"]}, each', str(len(teachers['runs'])),
-             format_mean_std([t['test'] for t in teachers['runs']]),
-             _per_seed(teachers['runs'], 'index'),
-             format_mean_std([t['val'] for t in teachers['runs']])] +
-            ['—'] * len(baselines)) + ' |')
-    ensemble = results.get('ensemble')
-    if ensemble:
-        lines.append('| ' + ' | '.join(
-            ["teachers' ensemble (averaged logits)", '—',
-             f'{ensemble["test"]:.2f}', '—', f'{ensemble["val"]:.2f}'] +
-            ['—'] * len(baselines)) + ' |')
+    for group in teacher_groups(results):
+        if group['runs']:
+            lines.append('| ' + ' | '.join(
+                [f'{group["label"]}, each', str(len(group['runs'])),
+                 format_mean_std([t['test'] for t in group['runs']]),
+                 _per_seed(group['runs'], 'index'),
+                 format_mean_std([t['val'] for t in group['runs']])] +
+                ['—'] * len(baselines)) + ' |')
+        ensemble = group.get('ensemble')
+        if ensemble:
+            lines.append('| ' + ' | '.join(
+                [f'{group["label"]}: ensemble (averaged logits)', '—',
+                 f'{ensemble["test"]:.2f}', '—', f'{ensemble["val"]:.2f}'] +
+                ['—'] * len(baselines)) + ' |')
     for entry in results['settings']:
         diffs = entry['differences']
         lines.append('| ' + ' | '.join(
@@ -152,6 +273,7 @@ def format_report(results: Dict[str, Any]) -> str:
         'seeds with its 95 % t-interval; * marks an interval that excludes '
         '0. Per-seed values are in seed order.'
     ]
+    lines += _pool_lines(results, labels, baselines)
     recorded = [(entry['label'], entry.get('teacher_sha256'))
                 for entry in results['settings']
                 if entry.get('teacher_sha256')]

@@ -13,17 +13,16 @@ from mmengine.config import Config
 
 from feed_mm.apis.cli import load_config
 from feed_mm.apis.console import RunConsole, format_duration
-from feed_mm.apis.training import (last_checkpoint, read_json, read_result,
+from feed_mm.apis.training import (evaluate_checkpoint, export_weights,
+                                   last_checkpoint, read_json, read_result,
                                    set_max_epochs, train_and_evaluate,
                                    write_json)
-from feed_mm.utils import FEEDConfigError
+from feed_mm.utils import FEEDConfigError, config_root
 from .ensemble import ensemble_metrics
 from .protocol import Protocol
-from .report import (CURVES_FILE, RESULTS_FILE, TABLE_FILE, collect_results,
-                     format_report, plot_curves)
-
-ENSEMBLE_FILE = 'ensemble_result.json'
-
+from .report import (CURVES_FILE, N_CURVE_FILE, RESULTS_FILE, TABLE_FILE,
+                     collect_results, format_report, plot_curves,
+                     plot_n_curve)
 
 @dataclass
 class PlannedRun:
@@ -37,10 +36,15 @@ class PlannedRun:
     teacher_dirs: Sequence[str] = ()
     cfg_options: Optional[Dict[str, Any]] = None
     epochs: Optional[int] = None  # None: as the config says
+    # A teacher's weights-only checkpoint: evaluated when it exists,
+    # written after training when it does not.
+    weights: Optional[str] = None
 
     def status(self) -> str:
         if read_result(self.work_dir) is not None:
             return 'done'
+        if self.weights and osp.isfile(self.weights):
+            return 'to evaluate'
         if last_checkpoint(self.work_dir) is not None:
             return 'interrupted'
         return 'to run'
@@ -54,12 +58,30 @@ def run_dir(work_dir: str, setting: str, seed: int) -> str:
     return osp.join(work_dir, setting, f'seed{seed}')
 
 
+def teacher_weights(protocol: Protocol, index: int) -> Optional[str]:
+    """The weights-only checkpoint of the protocol's ``index``-th teacher,
+    ``<teachers.weights>/<config name>.pth`` (None without a folder). A
+    relative folder is found from the working directory, else in feed_mm's
+    checkout (``configs/...``)."""
+    if protocol.teacher_weights is None:
+        return None
+    folder = protocol.teacher_weights
+    if not osp.isabs(folder) and not osp.isdir(folder):
+        parts = osp.normpath(folder).split(os.sep)
+        packaged = osp.join(osp.dirname(config_root()), *parts)
+        if osp.isdir(packaged):
+            folder = packaged
+    name = osp.splitext(osp.basename(protocol.teacher_configs[index]))[0]
+    return osp.join(folder, f'{name}.pth')
+
+
 def plan_runs(protocol: Protocol, work_dir: str,
               seeds: Optional[int] = None,
               only: Optional[Sequence[str]] = None) -> List[PlannedRun]:
-    """Every run of ``protocol`` in the order they are trained: the
-    teachers, then seed by seed every setting (so that an interrupted
-    protocol has its seeds complete across settings).
+    """Every run of ``protocol`` in the order they are trained: seed by
+    seed every setting (so that an interrupted protocol has its seeds
+    complete across settings), each teacher just before the first run that
+    learns from it.
 
     Args:
         protocol (Protocol): The protocol.
@@ -78,26 +100,32 @@ def plan_runs(protocol: Protocol, work_dir: str,
         if setting.name in wanted:
             wanted.update(ref.partition(':')[2] for ref in setting.teachers
                           if ref.startswith('run:'))
-    runs = [
+    teacher_runs = [
         PlannedRun(
             name=f'teacher_t{index}', setting=None, seed=index,
             config=config, work_dir=teacher_dir(work_dir, index),
             cfg_options={**protocol.cfg_options,
                          **protocol.teacher_cfg_options},
-            epochs=protocol.teacher_epochs)
+            epochs=protocol.teacher_epochs,
+            weights=teacher_weights(protocol, index))
         for index, config in enumerate(protocol.teacher_configs)
     ]
+    runs: List[PlannedRun] = []
     for seed in range(protocol.seeds if seeds is None else seeds):
         for setting in protocol.settings:
             if setting.name not in wanted or (setting.seeds is not None
                                                and seed >= setting.seeds):
                 continue
-            teacher_dirs = [
-                teacher_dir(work_dir, int(target)) if kind == 'teacher' else
-                run_dir(work_dir, target, seed)
-                for kind, _, target in (ref.partition(':')
-                                        for ref in setting.teachers)
-            ]
+            teacher_dirs = []
+            for kind, _, target in (ref.partition(':')
+                                    for ref in setting.teachers):
+                if kind == 'run':
+                    teacher_dirs.append(run_dir(work_dir, target, seed))
+                    continue
+                teacher = teacher_runs[int(target)]
+                if teacher not in runs:
+                    runs.append(teacher)
+                teacher_dirs.append(teacher.weights or teacher.work_dir)
             runs.append(
                 PlannedRun(
                     name=f'{setting.name}_seed{seed}',
@@ -194,25 +222,39 @@ def run_protocol(protocol: Protocol,
     for i, run in enumerate(runs, 1):
         prefix = f'[{i:>{width}}/{len(runs)}] {run.name}'
         result = read_result(run.work_dir)
-        if result is None:
+        if result is not None:
+            console.print(f'{prefix}: done earlier, {_scores(result)}')
+        elif run.weights and osp.isfile(run.weights):
+            cfg = build_run_config(run, dict(cfg_options or {}))
+            result = evaluate_checkpoint(
+                cfg, run.weights, run.name, console, metric=protocol.metric,
+                extra=dict(setting=None, seed=run.seed, config=run.config))
+            console.print(f'{prefix}: {_scores(result)} (committed weights '
+                          f'{run.weights})')
+        else:
             cfg = build_run_config(run, dict(cfg_options or {}))
             result = train_and_evaluate(
                 cfg, run.name, console, metric=protocol.metric,
                 extra=dict(setting=run.setting, seed=run.seed,
                            config=run.config,
                            teacher_dirs=list(run.teacher_dirs)))
+            if run.weights:
+                export_weights(result, run.weights)
+                console.print(f'{run.name}: weights written to '
+                              f'{run.weights}')
             console.print(f'{prefix}: {_scores(result)} '
                           f'({format_duration(result["wall_s"])})')
-        else:
-            console.print(f'{prefix}: done earlier, {_scores(result)}')
-        if run.setting is None and i == len(protocol.teacher_configs):
-            _ensemble(protocol, runs[:i], work_dir, cfg_options, console)
+        if run.setting is None:
+            _ensembles(protocol, runs, work_dir, cfg_options, console)
         _write_results(protocol, runs, work_dir, cfg_options)
     results = _write_results(protocol, runs, work_dir, cfg_options)
     console.print(f'\n{format_report(results)}\n')
     console.print(f'Total wall time: '
                   f'{format_duration(time.perf_counter() - start)}')
     plot_curves(results, osp.join(work_dir, CURVES_FILE))
+    if protocol.n_curve:
+        plot_n_curve(results, protocol.n_curve,
+                     osp.join(work_dir, N_CURVE_FILE))
     console.print(f'Wrote {osp.join(work_dir, RESULTS_FILE)}, '
                   f'{osp.join(work_dir, TABLE_FILE)} and '
                   f'{osp.join(work_dir, CURVES_FILE)}; logs and checkpoints '
@@ -226,37 +268,51 @@ def _scores(result: Dict[str, Any]) -> str:
     return ', '.join(parts) or 'no metric'
 
 
-def _ensemble(protocol: Protocol, teacher_runs: Sequence[PlannedRun],
-              work_dir: str, cfg_options: Optional[Dict[str, Any]],
-              console: RunConsole) -> Dict[str, Any]:
-    """The teachers' ensemble (averaged logits) on the validation and test
-    splits, computed once per set of teacher checkpoints."""
-    path = osp.join(work_dir, 'teachers', ENSEMBLE_FILE)
-    checkpoints = [read_result(r.work_dir)['checkpoint']
-                   for r in teacher_runs]
-    cached = read_json(path)
-    if cached is not None and cached.get('checkpoints') == checkpoints:
-        return cached
-    cfg = build_run_config(teacher_runs[0], dict(cfg_options or {}))
-    with console.run('teachers_ensemble'):
-        metrics = ensemble_metrics(cfg, checkpoints)
-    result = dict(checkpoints=checkpoints,
-                  **{split: m.get(protocol.metric)
-                     for split, m in metrics.items()},
-                  metrics=metrics)
-    write_json(path, result)
-    console.print(f'teachers\' ensemble (averaged logits): '
-                  f'{_scores(result)}')
-    return result
+def ensemble_file(work_dir: str, group: int) -> str:
+    return osp.join(work_dir, 'teachers', f'ensemble_g{group}.json')
+
+
+def _ensembles(protocol: Protocol, runs: Sequence[PlannedRun],
+               work_dir: str, cfg_options: Optional[Dict[str, Any]],
+               console: RunConsole) -> None:
+    """The ensemble (averaged logits) of each teacher group whose teachers
+    have all finished, on the validation and test splits, computed once
+    per set of teacher checkpoints."""
+    teachers = {run.seed: run for run in runs if run.setting is None}
+    first = 0
+    for group_index, group in enumerate(protocol.teacher_groups):
+        indices = range(first, first + len(group.configs))
+        first += len(group.configs)
+        results = [read_result(teachers[i].work_dir) if i in teachers
+                   else None for i in indices]
+        if len(results) < 2 or None in results:
+            continue
+        path = ensemble_file(work_dir, group_index)
+        checkpoints = [result['checkpoint'] for result in results]
+        cached = read_json(path)
+        if cached is not None and cached.get('checkpoints') == checkpoints:
+            continue
+        cfg = build_run_config(teachers[indices[0]],
+                               dict(cfg_options or {}))
+        with console.run(f'teachers_ensemble_g{group_index}'):
+            metrics = ensemble_metrics(cfg, checkpoints)
+        result = dict(checkpoints=checkpoints,
+                      **{split: m.get(protocol.metric)
+                         for split, m in metrics.items()},
+                      metrics=metrics)
+        write_json(path, result)
+        console.print(f'{group.label}: ensemble (averaged logits) '
+                      f'{_scores(result)}')
 
 
 def _write_results(protocol: Protocol, runs: Sequence[PlannedRun],
                    work_dir: str,
                    cfg_options: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    ensemble = read_json(osp.join(work_dir, 'teachers', ENSEMBLE_FILE))
+    ensembles = [read_json(ensemble_file(work_dir, i))
+                 for i in range(len(protocol.teacher_groups))]
     results = collect_results(
         protocol, [(run, read_result(run.work_dir)) for run in runs],
-        ensemble, dict(cfg_options or {}))
+        ensembles, dict(cfg_options or {}))
     write_json(osp.join(work_dir, RESULTS_FILE), results)
     with open(osp.join(work_dir, TABLE_FILE), 'w') as f:
         f.write(format_report(results) + '\n')

@@ -60,3 +60,15 @@ student_schedule = dict(
                    val_interval=student_epochs),
     auto_scale_lr=dict(base_batch_size=student_batch_size),
 )
+
+# The peers of FEED (configs/{kd,dkd,dist,fitnets,at}/*_fmnist.py), MMRazor's
+# losses with the values of MMRazor's own configs (configs/distill/mmcls/,
+# ImageNet) unless the choice on the val split took the other candidate
+# (configs/zoo/fmnist_peer_choice.py; configs/feed/README.md, "Peer
+# recipes").
+peer_kd = dict(tau=1.0, loss_weight=3.0)
+peer_dkd = dict(tau=1.0, alpha=1.0, beta=0.5, loss_weight=1.0)
+peer_dist = dict(tau=1.0, inter_loss_weight=1.0, intra_loss_weight=1.0,
+                 loss_weight=2.0)
+peer_fitnets_loss_weight = 10.0
+peer_at_loss_weight = 250.0

@@ -9,7 +9,7 @@ _base_ = [
 ]
 
 teacher_dirs = [f'work_dirs/teachers/fmnist_resnet20_s{seed}'
-                for seed in range(3)]
+                for seed in range(6)]
 
 model = dict(
     _base_.feed_model,

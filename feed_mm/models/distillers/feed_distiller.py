@@ -39,7 +39,8 @@ class FEEDDistiller(BaseDistiller):
     ``translators[name]`` whose channels are the dry run's, and a loss term
     logged as ``loss_feed_{name}``. The terms are combined as in the paper,
     ``beta * sum_n w_n * L_n`` (``w_n`` = 1 unless a teacher sets
-    ``loss_weight``), or averaged over teachers with
+    ``loss_weight``; a teacher with ``loss_weight=0`` gets no translator and
+    no FEED term, for teachers that only other losses read), or averaged over teachers with
     ``teacher_reduction='mean'``.
 
     Other MMRazor losses live beside FEED in the same distiller, as in
@@ -206,6 +207,12 @@ class FEEDDistiller(BaseDistiller):
                 f'{tuple(student_shape)}')
         for name, t_shape in teacher_shapes.items():
             spec = specs[name]
+            weight = loss_weight_value(spec.loss_weight,
+                                       f'{spec.key}.loss_weight')
+            if weight == 0:
+                # A teacher only other losses read (logit KD, DKD...): no
+                # translator to train, no FEED term.
+                continue
             if len(t_shape) != 4:
                 raise FEEDConfigError(
                     self._feature_keys[name], f'FEED needs a 4-D feature map '
@@ -237,8 +244,6 @@ class FEEDDistiller(BaseDistiller):
                 loss_cfg, loss_key(None), loss_key)
             check_feed_pair(self.translators[name], self.feed_losses[name],
                             name, student_shape, t_shape, loss_cfg, loss_key)
-            weight = loss_weight_value(spec.loss_weight,
-                                       f'{spec.key}.loss_weight')
             self._feed_scales[name] = weight / (
                 len(teacher_shapes) if self.teacher_reduction == 'mean' else 1)
 

@@ -230,9 +230,11 @@ def check_loss_forward_mappings(distiller: Any, teachers: List[str]) -> None:
                                   f'argument -> record, got {mappings!r}')
         loss_type = type(losses[loss_name]).__name__
         params = signature(losses[loss_name].forward).parameters
+        any_kwarg = any(param.kind is Parameter.VAR_KEYWORD
+                        for param in params.values())
         for arg, record in mappings.items():
             arg_key = f'{loss_key}.{arg}'
-            if arg not in params:
+            if arg not in params and not any_kwarg:
                 raise FEEDConfigError(
                     arg_key, f'{loss_type}.forward has no argument {arg!r} '
                     f'(arguments: {", ".join(params)})')

@@ -1,0 +1,17 @@
+# Single-teacher logit KD (MMRazor's KLDivergence) from teacher t0 on
+# Fashion-MNIST: FT's student, data, schedule and teacher, with the FEED term
+# off (weight 0: no translator) and KD in its place.
+_base_ = ['../feed/ft_resnet20_resnet20_fmnist.py']
+
+_logits = dict(type='ModuleOutputs', source='head.fc')
+model = dict(
+    teachers=dict(t0=dict(loss_weight=0.0)),
+    distiller=dict(
+        student_recorders=dict(logits=_logits),
+        teacher_recorders=dict(t0=dict(logits=_logits)),
+        distill_losses=dict(
+            loss_kd=dict(type='KLDivergence', **_base_.peer_kd)),
+        loss_forward_mappings=dict(
+            loss_kd=dict(
+                preds_S=dict(recorder='logits', from_student=True),
+                preds_T=dict(recorder='logits', from_student=False)))))

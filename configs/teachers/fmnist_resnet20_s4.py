@@ -1,0 +1,6 @@
+# ResNet-20 teacher 4 on Fashion-MNIST. Teachers of one architecture differ
+# only by their seed (independently trained networks).
+_base_ = ['./_base_/fmnist_resnet20.py']
+
+randomness = dict(seed=4)
+work_dir = 'work_dirs/teachers/fmnist_resnet20_s4'
