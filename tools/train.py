@@ -11,7 +11,7 @@ import feed_mm  # noqa: F401 - torch shims and registries before any build
 from feed_mm.apis.cli import (add_common_args, load_config,
                               parse_with_launcher, run_cli)
 from feed_mm.apis.sfeed import run_sfeed_config
-from feed_mm.apis.training import check_resumed_teachers
+from feed_mm.engine.teacher_provenance import check_resumed_teachers
 
 
 def parse_args() -> argparse.Namespace:

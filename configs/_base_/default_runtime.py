@@ -16,8 +16,11 @@ default_hooks = dict(
     # augmentations as an uninterrupted one (feed_mm.engine.RNGStateHook).
     rng_state=dict(type='RNGStateHook'),
     # FEED's teacher fingerprints in checkpoints; a resume or load_from
-    # with other teacher files stops (feed_mm.engine.TeacherProvenanceHook).
-    teacher_provenance=dict(type='TeacherProvenanceHook'),
+    # with other teacher files stops (mismatch='warn' goes on).
+    teacher_provenance=dict(type='TeacherProvenanceHook', mismatch='error'),
+    # A NaN/Inf loss term stops the run before its optimizer step, naming
+    # the term and the iteration (mode='skip' skips that step instead).
+    nonfinite_loss=dict(type='NonFiniteLossHook', mode='error'),
 )
 custom_hooks = [
     # Empty data sets, labels out of range and images with the wrong number

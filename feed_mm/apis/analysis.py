@@ -72,9 +72,9 @@ def feed_feature_pairs(model, inputs: torch.Tensor
     pairs = {}
     with recorded_feed_features(model, inputs) as distiller:
         for name, translated in distiller.translate(
-                distiller.feed_feature(None)).items():
+                distiller.student_map()).items():
             teacher_feature = distiller.feed_losses[name].align(
-                translated, distiller.feed_feature(name), name)
+                translated, distiller.teacher_map(name), name)
             pairs[name] = (translated, teacher_feature)
     return pairs
 
@@ -90,7 +90,8 @@ def recorded_feed_features(model, inputs: torch.Tensor) -> Iterator[Any]:
         inputs (Tensor): A preprocessed batch.
 
     Yields:
-        FEEDDistiller: ``model.distiller``, to read with ``feed_feature``.
+        FEEDDistiller: ``model.distiller``, to read with ``student_map`` and
+        ``teacher_map``.
     """
     distiller = model.distiller
     try:

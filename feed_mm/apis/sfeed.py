@@ -7,9 +7,9 @@ from typing import Any, Dict, List, Optional
 
 from mmengine.config import Config
 
-from feed_mm.models.algorithms.teacher_provenance import (
-    TeacherMismatchError, teacher_differences, teacher_fingerprints)
-from feed_mm.models.algorithms.teacher_spec import TeacherSpec
+from feed_mm.engine.teacher_provenance import (TeacherMismatchError,
+                                               teacher_differences,
+                                               teacher_fingerprints)
 from feed_mm.utils import FEEDConfigError
 from .console import RunConsole
 from .training import read_json, train_and_evaluate, write_json
@@ -127,12 +127,8 @@ def _changed_teachers(result: Dict[str, Any], work_dir: str,
     recorded = result.get('teacher_fingerprints')
     if not result['generation'] or recorded is None:
         return {}
-    current = teacher_fingerprints({
-        name: TeacherSpec(name=name, model=None, ckpt=directory)
-        for name, directory in _teacher_dirs(
-            work_dir, result['generation'],
-            result.get('lineage', lineage)).items()
-    })
+    current = teacher_fingerprints(_teacher_dirs(
+        work_dir, result['generation'], result.get('lineage', lineage)))
     return teacher_differences(recorded, current)
 
 

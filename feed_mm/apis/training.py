@@ -10,12 +10,10 @@ from typing import Any, Dict, Optional
 import torch
 from mmengine.config import Config
 from mmengine.model import is_model_wrapper
-from mmengine.runner import Runner, find_latest_checkpoint
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.runner import Runner
 
-from feed_mm.models.algorithms.teacher_provenance import (
-    META_KEY, check_mismatch_mode, check_teacher_record, teacher_fingerprints)
-from feed_mm.models.algorithms.teacher_spec import parse_teachers
+from feed_mm.engine.teacher_provenance import (check_resumed_teachers,
+                                               teacher_fingerprints)
 from feed_mm.utils import FEEDConfigError, safe_load
 from .console import RunConsole
 
@@ -83,44 +81,6 @@ def set_max_epochs(cfg: Config, epochs: int) -> None:
                 max(1, min(epochs - 1, round(m * epochs / old)))
                 for m in scheduler['milestones']
             })
-
-
-def check_resumed_teachers(cfg: Config) -> None:
-    """Refuse, before a runner is built, to resume or load a FEED
-    checkpoint trained with other teacher files than ``cfg`` configures.
-
-    The runner's :class:`~feed_mm.engine.TeacherProvenanceHook` makes the
-    same check when it loads the checkpoint, but by then the runner has
-    written its config and log into the work dir; here nothing is written.
-    Checkpoints without a record and ``teacher_mismatch='warn'`` are left
-    to the hook, which warns once.
-
-    Args:
-        cfg (Config): The run's config (``resume``, ``load_from``,
-            ``work_dir``, ``model``).
-
-    Raises:
-        TeacherMismatchError: The checkpoint was trained with other
-            teachers.
-    """
-    model = cfg.get('model') or {}
-    if not str(model.get('type', '')).endswith('FEEDDistill'):
-        return
-    if check_mismatch_mode(model.get('teacher_mismatch', 'error')) != 'error':
-        return
-    checkpoint = cfg.get('load_from')
-    if cfg.get('resume') and checkpoint is None:
-        checkpoint = find_latest_checkpoint(cfg.work_dir)
-    if checkpoint is None or not osp.isfile(checkpoint):
-        return  # the runner reports a checkpoint it cannot find
-    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    recorded = (loaded.get('meta') or {}).get(META_KEY)
-    if recorded is None:
-        return
-    specs = parse_teachers(model.get('teachers'),
-                           model.get('allow_random_teachers', False))
-    check_teacher_record(recorded, teacher_fingerprints(specs), 'error',
-                         checkpoint)
 
 
 def _metric(metrics: Dict[str, float], metric: str, phase: str) -> float:
@@ -199,7 +159,8 @@ def train_and_evaluate(cfg: Config,
         work_dir=cfg.work_dir,
         checkpoint=last_checkpoint(cfg.work_dir),
         epochs=cfg.train_cfg.get('max_epochs'),
-        teacher_fingerprints=getattr(model, 'teacher_fingerprints', None),
+        teacher_fingerprints=teacher_fingerprints(model.teacher_ckpts)
+        if hasattr(model, 'teacher_ckpts') else None,
         **(extra or {}))
     write_json(osp.join(cfg.work_dir, RESULT_FILE), result)
     return result

@@ -7,7 +7,7 @@ student's training step, each teacher's forward alone (eval, no grad; whole
 and stopped after the recorded backbone), FEED's training step for N
 teachers, its teacher phase and translators, MMRazor's
 ``SingleTeacherDistill`` + ``Translator`` + ``FTLoss`` for N = 1, and FEED's
-teacher options (autocast, ``channels_last``, batched teachers). Peak memory:
+teacher options (autocast, ``channels_last``, compilation). Peak memory:
 CUDA's max allocated bytes in this process on a GPU; on CPU the peak RSS of
 a fresh process per case (forked from a server that has only imported
 feed_mm and this package, so no other case's allocations count).

@@ -19,7 +19,7 @@ from feed_mm.apis.analysis import recorded_feed_features
 from feed_mm.models.algorithms.teacher_forward import ModuleTap
 from feed_mm.models.algorithms.teacher_spec import build_model
 from feed_mm.models.distillers.validation import parse_feature_spec
-from .setting import Setting, variant_kwargs
+from .setting import Setting, parse_variant
 
 # SGD as in the paper's CIFAR schedule; a small lr keeps random-label
 # training finite (NaNs or denormals would change the timings).
@@ -63,7 +63,8 @@ def build_feed(setting: Setting, n: int, variant: str = '') -> nn.Module:
             allow_random_teachers=True,
             input_shape=setting.input_shape,
             data_preprocessor=setting.preprocessor,
-            **variant_kwargs(variant, setting.distiller)))
+            distiller=setting.distiller,
+            **(parse_variant(variant) if variant else {})))
     return algo.to(setting.device).train()
 
 
@@ -198,8 +199,8 @@ def feature_shapes(algo: nn.Module, batch: Dict[str, Any]
     """Shapes of the student's and teachers' FEED maps on ``batch``."""
     inputs = algo.data_preprocessor(batch, False)['inputs']
     with recorded_feed_features(algo, inputs) as distiller:
-        return (distiller.feed_feature(None).shape,
-                {name: distiller.feed_feature(name).shape
+        return (distiller.student_map().shape,
+                {name: distiller.teacher_map(name).shape
                  for name in algo.teachers})
 
 
@@ -221,7 +222,7 @@ def teacher_phase(algo: nn.Module, batch: Dict[str, Any]) -> Callable[[], None]:
 def translators_step(algo: nn.Module,
                      student_shape: torch.Size) -> Callable[[], None]:
     """Forward and backward of all translators on a student-sized map, as
-    the step runs them (fused under ``fuse_translators``)."""
+    the step runs them."""
     params = list(algo.distiller.translators.parameters())
     feature = torch.randn(
         student_shape, device=next(algo.parameters()).device,

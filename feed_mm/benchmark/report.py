@@ -1,12 +1,11 @@
 """The benchmark's verdict on the targets, and its Markdown report."""
 from typing import Any, Callable, Dict, Optional, Sequence
 
-# FEED step / floor, FEED(N=1) / MMRazor FT and batched teacher speedup of
-# the issue's targets (the memory target is MEMORY_SLACK).
+# FEED step / floor, FEED(N=1) / MMRazor FT and compiled step speedup of
+# the targets (the memory target is MEMORY_SLACK).
 FLOOR_TARGET = 1.05
 MMRAZOR_TARGET = 1.0
-BATCHED_TARGET = 1.5
-# Compiled FEED step / eager FEED step at N = 3 (issue 15).
+# Compiled FEED step / eager FEED step at N = 3.
 COMPILED_TARGET = 0.85
 
 
@@ -21,11 +20,6 @@ def summarize_targets(results: Dict[str, Any]) -> Dict[str, Any]:
         return None if value is None else value <= limit
 
     one = [run for run in runs if run['n'] == 1]
-    batched = [
-        run['options'][v]['teacher_phase_speedup'] for run in runs
-        if run['n'] == 3 for v in run['options']
-        if 'batched' in v.split('+') and 'skipped' not in run['options'][v]
-    ]
     compiled = {
         str(run['n']): {v: o for v, o in run['options'].items()
                         if 'compiled' in v.split('+') and 'skipped' not in o}
@@ -56,11 +50,7 @@ def summarize_targets(results: Dict[str, Any]) -> Dict[str, Any]:
             one[0]['feed_over_mmrazor_ft'], MMRAZOR_TARGET) if one else None,
         feed_memory_within_bound=per_n(
             lambda r: r['memory']['feed']['within_bound']
-            if r['memory'] else None),
-        best_batched_teacher_phase_speedup_n3=max(batched)
-        if batched else None,
-        batched_teacher_phase_speedup_n3_ge_1_5=max(batched) >=
-        BATCHED_TARGET if batched else None)
+            if r['memory'] else None))
 
 
 def _fmt(value: Any, digits: int = 2) -> str:

@@ -37,9 +37,8 @@ def run_benchmark(setting: Setting,
         setting (Setting): Preset, batch size, device, threads.
         teacher_counts (Sequence[int]): The values of N.
         variants (Sequence[str], optional): FEED option variants, e.g.
-            ``'bf16'`` or ``'batched+bf16'`` (see :data:`OPTION_ARGS`).
-            Defaults to :data:`DEFAULT_OPTIONS` of the device. Variants with
-            ``batched`` run for N >= 2 only.
+            ``'bf16'`` or ``'compiled+fast'`` (see :data:`OPTION_ARGS`).
+            Defaults to :data:`DEFAULT_OPTIONS` of the device.
         warmup (int): Untimed calls before each timing.
         repeats (int): Timed calls; their median is reported.
         memory (bool): Measure peak memory.
@@ -146,16 +145,11 @@ def run_benchmark(setting: Setting,
         # framework's overhead (recorders, losses, bookkeeping).
         run['feed_minus_translators_over_floor_full'] = _ratio(
             run['feed_step_ms'] - run['translators_ms'], run['floor_full_ms'])
-        run['teacher_groups'] = algo.teacher_groups
         plain_step = step if in_turns else None
         del algo, step
 
         options: Dict[str, Dict[str, Any]] = {}
         for variant in variants:
-            if 'batched' in variant.split('+') and n < 2:
-                options[variant] = dict(
-                    skipped='batched teachers need N >= 2')
-                continue
             if 'compile' in parse_variant(variant):
                 # Graphs of an earlier variant would be reused: each
                 # compiled variant's first step pays its whole warm-up.
@@ -181,7 +175,6 @@ def run_benchmark(setting: Setting,
                 first_step_ms=first_ms,
                 compiles_in_first_step=warm_frames - frames,
                 compiles_after_first_step=compiled_frames() - warm_frames,
-                teacher_groups=algo.teacher_groups,
                 teacher_phase_ms=phase_ms,
                 teacher_phase_speedup=_ratio(run['teacher_phase_ms'],
                                              phase_ms),

@@ -43,34 +43,26 @@ PRESETS = {
                        16),
 }
 
-# Option tokens of a FEED variant ('batched+bf16') -> FEEDDistill argument
-# (``distiller.ARG``: an argument of its FEEDDistiller).
+# Option tokens of a FEED variant ('compiled+fast') -> FEEDDistill argument.
 OPTION_ARGS = {
     'bf16': ('teacher_autocast', 'bf16'),
     'fp16': ('teacher_autocast', 'fp16'),
     'fast': ('teacher_autocast', 'auto'),
     'channels_last': ('channels_last', True),
-    'batched': ('batch_teachers', True),
     'compiled': ('compile', True),
-    'unfused': ('distiller.fuse_translators', False),
 }
-DISTILLER_PREFIX = 'distiller.'
 DEFAULT_OPTIONS = {
-    'cpu': [
-        'bf16', 'channels_last', 'batched', 'batched+bf16', 'unfused',
-        'fast', 'compiled', 'compiled+fast'
-    ],
+    'cpu': ['bf16', 'channels_last', 'fast', 'compiled', 'compiled+fast'],
     'cuda': [
         'bf16', 'fp16', 'channels_last', 'bf16+channels_last',
-        'fp16+channels_last', 'batched', 'batched+bf16',
-        'batched+fp16+channels_last', 'unfused', 'fast',
-        'fast+channels_last', 'compiled', 'compiled+fast+channels_last'
+        'fp16+channels_last', 'fast', 'fast+channels_last', 'compiled',
+        'compiled+fast+channels_last'
     ],
 }
 
 
 def parse_variant(variant: str) -> Dict[str, Any]:
-    """The FEEDDistill arguments of a variant such as ``'batched+bf16'``.
+    """The FEEDDistill arguments of a variant such as ``'compiled+fast'``.
 
     Raises:
         ValueError: On an unknown option or two autocast dtypes.
@@ -85,21 +77,7 @@ def parse_variant(variant: str) -> Dict[str, Any]:
         if arg in kwargs:
             raise ValueError(f'--options: {variant!r} sets {arg} twice')
         kwargs[arg] = value
-    if 'compile' in kwargs and 'batch_teachers' in kwargs:
-        raise ValueError(f'--options: {variant!r}: compiled and batched '
-                         'teachers do not combine')
     return kwargs
-
-
-def variant_kwargs(variant: str, distiller: Dict[str, Any]
-                   ) -> Dict[str, Any]:
-    """The FEEDDistill arguments of ``variant`` with its distiller options
-    set in a copy of ``distiller``."""
-    kwargs = parse_variant(variant) if variant else {}
-    distiller = dict(distiller)
-    for arg in [a for a in kwargs if a.startswith(DISTILLER_PREFIX)]:
-        distiller[arg[len(DISTILLER_PREFIX):]] = kwargs.pop(arg)
-    return dict(kwargs, distiller=distiller)
 
 
 def check_arguments(teacher_counts: Sequence[int],

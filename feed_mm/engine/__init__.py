@@ -1,8 +1,8 @@
-from .hooks import (DatasetCheckHook, FEEDSyncBuffersHook, RNGStateHook,
-                    TeacherProvenanceHook)
+from .hooks import (DatasetCheckHook, FEEDSyncBuffersHook, NonFiniteLossHook,
+                    RNGStateHook, TeacherProvenanceHook)
 from .loops import FEEDTestLoop, FEEDValLoop
 
 __all__ = [
-    'DatasetCheckHook', 'FEEDSyncBuffersHook', 'RNGStateHook',
-    'TeacherProvenanceHook', 'FEEDValLoop', 'FEEDTestLoop'
+    'DatasetCheckHook', 'FEEDSyncBuffersHook', 'NonFiniteLossHook',
+    'RNGStateHook', 'TeacherProvenanceHook', 'FEEDValLoop', 'FEEDTestLoop'
 ]

@@ -62,8 +62,8 @@ def test_recorded_features_are_cleared_after_the_block_even_on_error():
     batch, _ = _digits_batch(4)
     inputs = model.data_preprocessor(batch, False)['inputs']
     with recorded_feed_features(model, inputs) as distiller:
-        assert distiller.feed_feature(None).shape[0] == 4
-        assert distiller.feed_feature('t1').shape[0] == 4
+        assert distiller.student_map().shape[0] == 4
+        assert distiller.teacher_map('t1').shape[0] == 4
     with pytest.raises(KeyError, match='inside'):
         with recorded_feed_features(model, inputs):
             raise KeyError('inside')

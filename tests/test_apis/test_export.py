@@ -124,7 +124,7 @@ def test_cli_exports_and_refuses_plain_checkpoints(feed_checkpoint,
 def test_exported_student_records_its_provenance(digits_teachers, tmp_path):
     """The student of a runner-trained FEED checkpoint carries the
     teachers' fingerprints, the FEED config's name and its source."""
-    from feed_mm.models.algorithms.teacher_provenance import file_fingerprint
+    from feed_mm.engine.teacher_provenance import file_fingerprint
     config = 'configs/feed/ft_resnet20_resnet20_digits.py'
     with default_scope_kept():
         work_dir = train_in_process(

@@ -129,7 +129,7 @@ def test_sfeed_refuses_a_changed_earlier_generation(tmp_path):
     from feed_mm.apis import load_config
     from feed_mm.apis.console import RunConsole
     from feed_mm.apis.sfeed import run_sfeed
-    from feed_mm.models.algorithms.teacher_provenance import file_fingerprint
+    from feed_mm.engine.teacher_provenance import file_fingerprint
     work_dir = str(tmp_path / 'sfeed')
     options = parse_cfg_options(TINY)
     cfg = load_config(osp.join(REPO, CONFIG), work_dir, options, 'none')

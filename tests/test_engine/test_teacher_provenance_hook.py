@@ -8,7 +8,7 @@ import shutil
 import pytest
 import torch
 
-from feed_mm.models.algorithms.teacher_provenance import file_fingerprint
+from feed_mm.engine.teacher_provenance import file_fingerprint
 from tests.helpers import (TINY, default_scope_kept, run_tool, snapshot_files,
                            train_in_process)
 
@@ -66,7 +66,7 @@ def test_resume_with_a_replaced_teacher_refuses_and_touches_nothing(
               if line.startswith('error:')]
     assert len(errors) == 1 and 'Traceback' not in result.stderr
     for text in ("model.teachers.t0.ckpt", "teacher 't0'", teacher,
-                 recorded, now, "model.teacher_mismatch='warn'",
+                 recorded, now, "default_hooks.teacher_provenance.mismatch='warn'",
                  osp.join(work_dir, 'epoch_1.pth')):
         assert text in errors[0], text
     assert snapshot_files(osp.dirname(work_dir)) == before
@@ -88,7 +88,7 @@ def test_load_from_with_a_replaced_teacher_refuses(trained, digits_teachers,
 def test_the_override_continues_with_a_warning(trained, digits_teachers):
     work_dir, teacher = trained
     _replace_teacher(teacher, digits_teachers)
-    result = _resume(work_dir, teacher, 'model.teacher_mismatch=warn')
+    result = _resume(work_dir, teacher, 'default_hooks.teacher_provenance.mismatch=warn')
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
     assert 'resumed epoch: 1' in log

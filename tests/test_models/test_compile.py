@@ -147,15 +147,6 @@ def test_bad_compile_values_are_named(value, message):
     assert message in str(error)
 
 
-def test_compile_with_batched_teachers_is_refused():
-    from tests.test_models.feed_fixtures import classifier
-    teachers = {f't{i}': dict(model=classifier(8), ckpt=None)
-                for i in range(2)}
-    error = assert_config_error('model.compile', teachers=teachers,
-                                batch_teachers=True, compile=True)
-    assert 'batch_teachers' in str(error)
-
-
 def test_compiled_with_the_fast_options_keeps_their_losses():
     # Autocast and channels_last are entered eagerly around the compiled
     # forwards: the graphs run under them.

@@ -75,13 +75,6 @@ def test_num_convs(num_convs, widths):
     assert translator(torch.randn(1, 8, 3, 3)).shape == (1, 16, 3, 3)
 
 
-def test_hidden_channels():
-    translator = FEEDTranslator(8, 16, num_convs=3, hidden_channels=5)
-    assert [(c.in_channels, c.out_channels)
-            for c in convs(translator)] == [(8, 5), (5, 5), (5, 16)]
-    assert translator(torch.randn(2, 8, 4, 4)).shape == (2, 16, 4, 4)
-
-
 def test_kernel_size_keeps_spatial_size():
     translator = FEEDTranslator(4, 6, kernel_size=5)
     assert all(c.kernel_size == (5, 5) and c.padding == (2, 2)
@@ -166,10 +159,6 @@ def test_registered_in_mmrazor_registry():
     (dict(in_channels=4, out_channels=None), 'FEEDTranslator.out_channels'),
     (dict(in_channels=4, out_channels=8, num_convs=0),
      'FEEDTranslator.num_convs'),
-    (dict(in_channels=4, out_channels=8, hidden_channels=0),
-     'FEEDTranslator.hidden_channels'),
-    (dict(in_channels=4, out_channels=8, hidden_channels='16'),
-     'FEEDTranslator.hidden_channels'),
     (dict(in_channels=4, out_channels=8, kernel_size=2),
      'FEEDTranslator.kernel_size'),
 ])

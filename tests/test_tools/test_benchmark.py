@@ -6,7 +6,6 @@ import json
 import pytest
 
 from feed_mm.benchmark import MEMORY_SLACK, check_arguments, parse_variant
-from feed_mm.benchmark.setting import variant_kwargs
 from tests.helpers import run_tool
 
 TIME_KEYS = ('floor_full_ms', 'floor_backbone_ms', 'feed_step_ms',
@@ -20,7 +19,7 @@ def bench(tmp_path_factory):
     result = run_tool('tools/analysis/benchmark.py', '--preset', 'digits',
                       '--batch-size', '8', '--teachers', '1', '2',
                       '--warmup', '1', '--repeats', '1', '--threads', '1',
-                      '--options', 'batched', 'bf16', 'unfused',
+                      '--options', 'bf16', 'channels_last',
                       '--json', str(path))
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(path.read_text()), result.stdout
@@ -44,7 +43,7 @@ def test_meta_units_and_table(bench):
     assert meta['preset'] == 'digits' and meta['device'] == 'cpu'
     assert meta['batch_size'] == 8 and meta['input_shape'] == [3, 32, 32]
     assert meta['teacher_counts'] == [1, 2]
-    assert meta['options'] == ['batched', 'bf16', 'unfused']
+    assert meta['options'] == ['bf16', 'channels_last']
     assert (meta['warmup'], meta['repeats'], meta['threads']) == (1, 1, 1)
     assert meta['memory_method'] == 'peak_rss_of_a_fresh_process'
     assert 'tools/analysis/benchmark.py' in meta['command']
@@ -54,7 +53,7 @@ def test_meta_units_and_table(bench):
     assert machine['torch_threads'] == 1 and machine['torch']
     assert {'*_ms', '*_mib'} <= set(results['units'])
     assert '| N | student step (ms) |' in stdout
-    assert '| 2 | batched |' in stdout and '| FEED N=2 |' in stdout
+    assert '| 2 | channels_last |' in stdout and '| FEED N=2 |' in stdout
 
 
 def test_student_and_teachers(bench):
@@ -99,7 +98,6 @@ def test_runs_derive_from_the_measured_times(bench):
             run['feed_minus_translators_over_floor_full'],
             (run['feed_step_ms'] - run['translators_ms']) /
             run['floor_full_ms'])
-        assert run['teacher_groups'] == [[t] for t in names]
 
     assert runs[1]['mmrazor_ft_step_ms'] > 0
     assert close(runs[1]['feed_over_mmrazor_ft'],
@@ -111,11 +109,7 @@ def test_runs_derive_from_the_measured_times(bench):
 def test_options_and_their_speedups(bench):
     results, _ = bench
     runs = {run['n']: run for run in results['runs']}
-    assert 'skipped' in runs[1]['options']['batched']
-    assert runs[2]['options']['batched']['teacher_groups'] == [['t0', 't1']]
-    assert runs[2]['options']['bf16']['teacher_groups'] == [['t0'], ['t1']]
-    for n, variant in ((1, 'bf16'), (2, 'bf16'), (2, 'batched'),
-                       (2, 'unfused')):
+    for n, variant in ((1, 'bf16'), (2, 'bf16'), (2, 'channels_last')):
         run, option = runs[n], runs[n]['options'][variant]
         assert option['teacher_phase_ms'] > 0 and option['feed_step_ms'] > 0
         assert option['first_step_ms'] > 0
@@ -163,23 +157,15 @@ def test_memory_bound_and_targets(bench):
     assert results['runs'][1]['memory']['mmrazor_ft'] is None
     assert targets['feed_n1_over_mmrazor_ft_le_1_0'] == (
         one['feed_over_mmrazor_ft'] <= 1.0)
-    # Batched and compiled speedups are judged at N = 3, which this run does
-    # not have; no variant of this run compiles.
-    assert targets['batched_teacher_phase_speedup_n3_ge_1_5'] is None
+    # The compiled speedup is judged at N = 3, which this run does not
+    # have; no variant of this run compiles.
     assert targets['compiled_over_eager_step_n3_le_0_85'] is None
     assert targets['compiled_without_recompiles'] == {'1': None, '2': None}
 
 
 def test_option_variants_are_parsed():
-    assert parse_variant('batched+bf16+channels_last') == dict(
-        batch_teachers=True, teacher_autocast='bf16', channels_last=True)
-    assert parse_variant('compiled+fast') == dict(
-        compile=True, teacher_autocast='auto')
-    assert variant_kwargs('unfused+fast', dict(type='FEEDDistiller')) == dict(
-        teacher_autocast='auto',
-        distiller=dict(type='FEEDDistiller', fuse_translators=False))
-    with pytest.raises(ValueError, match='do not combine'):
-        parse_variant('compiled+batched')
+    assert parse_variant('compiled+bf16+channels_last') == dict(
+        compile=True, teacher_autocast='bf16', channels_last=True)
     with pytest.raises(ValueError, match="unknown option 'bf32'"):
         parse_variant('bf32')
     with pytest.raises(ValueError, match='sets teacher_autocast twice'):
@@ -191,7 +177,7 @@ def test_option_variants_are_parsed():
     (dict(warmup=-1), '--warmup'),
     (dict(repeats=0), '--repeats'),
     (dict(batch_size=0), '--batch-size'),
-    (dict(variants=['batched+x']), '--options'),
+    (dict(variants=['bf16+x']), '--options'),
 ])
 def test_bad_arguments_name_the_flag(kwargs, flag):
     args = dict(teacher_counts=[1], variants=None, warmup=0, repeats=1)

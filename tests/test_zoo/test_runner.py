@@ -9,7 +9,7 @@ import pytest
 
 import tests.test_reliability.fault_hooks  # noqa: F401 - registers hooks
 from feed_mm.apis.console import RunConsole
-from feed_mm.models.algorithms.teacher_provenance import file_fingerprint
+from feed_mm.engine.teacher_provenance import file_fingerprint
 from feed_mm.zoo import parse_protocol, plan_runs, run_protocol
 from tests.helpers import REPO, TINY, run_tool
 

@@ -66,7 +66,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--options', nargs='*', default=None, metavar='VARIANT',
         help='FEED option variants: ' + ', '.join(OPTION_ARGS) +
-        " or combinations joined by '+' (e.g. batched+bf16); --options "
+        " or combinations joined by '+' (e.g. compiled+fast); --options "
         'alone runs none. Default on cpu: ' + ' '.join(DEFAULT_OPTIONS['cpu']) +
         '; on cuda: ' + ' '.join(DEFAULT_OPTIONS['cuda']))
     parser.add_argument(

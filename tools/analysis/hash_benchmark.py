@@ -22,7 +22,7 @@ from typing import Callable, Dict, List
 import torch
 
 import feed_mm  # noqa: F401 - safe checkpoint loading
-from feed_mm.models.algorithms import teacher_provenance
+from feed_mm.engine import teacher_provenance
 from feed_mm.utils import safe_load
 
 

@@ -22,8 +22,7 @@ feed_distiller = dict(
         type='FEEDLoss',
         loss_weight=500.0,
         reduction='mean',
-        spatial_mismatch='resize',
-        resize_mode='bilinear'),
+        spatial_mismatch='resize'),
     # L = CE + beta * sum_n L_n: a plain sum over teachers.
     teacher_reduction='sum',
 )

@@ -1,9 +1,10 @@
 from .dataset_check_hook import DatasetCheckHook
+from .nonfinite_loss_hook import NonFiniteLossHook
 from .rng_state_hook import RNGStateHook
 from .sync_buffers_hook import FEEDSyncBuffersHook
 from .teacher_provenance_hook import TeacherProvenanceHook
 
 __all__ = [
-    'DatasetCheckHook', 'FEEDSyncBuffersHook', 'RNGStateHook',
-    'TeacherProvenanceHook'
+    'DatasetCheckHook', 'FEEDSyncBuffersHook', 'NonFiniteLossHook',
+    'RNGStateHook', 'TeacherProvenanceHook'
 ]

@@ -25,6 +25,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 
+from feed_mm.models.distillers.feed_distiller import module_sources
 from feed_mm.utils import FEEDConfigError
 
 # Static shapes: a last partial batch is one more graph per unit during the
@@ -141,13 +142,9 @@ def compile_models(models: Dict[str, Optional[Sequence[str]]],
 def compile_feed(algorithm: nn.Module,
                  options: Optional[Dict[str, Any]]) -> Dict[str, List[str]]:
     """Compile a FEEDDistill's student and teachers' units and its
-    translators; a teacher whose records are not all module records runs
-    its whole loss forward eagerly.
-
-    Args:
-        algorithm (FEEDDistill): The built algorithm.
-        options (dict, optional): :func:`parse_compile`'s result; None
-            compiles nothing.
+    translators (``options``: :func:`parse_compile`'s; None compiles
+    nothing). A teacher whose records are not all module records runs its
+    whole loss forward eagerly.
 
     Returns:
         dict: ``'student'``, each compiled teacher's name and
@@ -156,17 +153,14 @@ def compile_feed(algorithm: nn.Module,
     """
     if options is None:
         return {}
-    if algorithm._batched:
-        raise FEEDConfigError(
-            'model.compile', 'cannot be combined with batch_teachers: '
-            'a vmapped teacher forward is not compiled')
-    recorded = {'student': algorithm.distiller.module_sources(None)}
+    distiller = algorithm.distiller
+    recorded = {'student': module_sources(distiller.student_recorders)}
     owners = {'student': algorithm.student}
     for name, teacher in algorithm.teachers.items():
         tap = algorithm._taps[name]
         recorded[name] = None if tap is None else tap.module_names
         owners[name] = teacher
     units = compile_models(recorded, owners, options)
-    compile_forward(algorithm.distiller, options, 'translate')
+    compile_forward(distiller, options, 'translate')
     units['distiller'] = ['translate']
     return units

@@ -1,17 +1,13 @@
-"""How FEED runs its frozen teachers: stopped early, under autocast, and
-teachers of one architecture as a single batched (vmapped) forward."""
+"""How FEED runs its frozen teachers: without autograd, stopped once the
+modules its losses read have run, optionally under autocast."""
 from functools import lru_cache, partial
-from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
-                    Tuple, Union)
+from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
-from torch.func import functional_call, stack_module_state, vmap
 from torch.utils._pytree import tree_map
 
 from feed_mm.utils import FEEDConfigError
-from .teacher_spec import TeacherSpec
 
 AUTOCAST_DTYPES = {
     'bf16': torch.bfloat16,
@@ -27,8 +23,7 @@ class StopForward(Exception):
 
 
 class ModuleTap:
-    """Catches the outputs of named modules of a model and, optionally,
-    stops its forward as soon as all of them have run.
+    """Stops a model's forward as soon as the named modules have all run.
 
     Hooks are attached once and only act while the tap is entered, so the
     same teacher still runs whole for validation.
@@ -37,20 +32,12 @@ class ModuleTap:
         model (nn.Module): The model.
         module_names (Sequence[str]): Module paths whose outputs are the
             last thing needed from the forward.
-        stop (bool): Stop the forward once they have all run.
-            Defaults to True.
     """
 
-    def __init__(self,
-                 model: nn.Module,
-                 module_names: Sequence[str],
-                 stop: bool = True) -> None:
+    def __init__(self, model: nn.Module, module_names: Sequence[str]) -> None:
         modules = dict(model.named_modules())
         self.module_names = tuple(dict.fromkeys(module_names))
-        self.stop = stop
-        self.outputs: Dict[str, Any] = {}
         self._pending: set = set()
-        self._armed = False
         for name in self.module_names:
             # Registered after the recorders' hooks, so records are taken
             # before the forward is stopped. A partial of a bound method,
@@ -60,20 +47,17 @@ class ModuleTap:
 
     def _hook(self, name: str, module: nn.Module, inputs: Any,
               outputs: Any) -> None:
-        if self._armed and name in self._pending:
+        if name in self._pending:
             self._pending.discard(name)
-            self.outputs[name] = outputs
-            if self.stop and not self._pending:
+            if not self._pending:
                 raise StopForward
 
     def __enter__(self) -> 'ModuleTap':
-        self.outputs = {}
         self._pending = set(self.module_names)
-        self._armed = True
         return self
 
     def __exit__(self, exc_type, exc_value, traceback) -> bool:
-        self._armed = False
+        self._pending = set()
         return exc_type is StopForward
 
 
@@ -130,161 +114,6 @@ def cast_floats(records: Any, dtype: torch.dtype) -> Any:
     return tree_map(
         lambda t: t.to(dtype) if isinstance(t, torch.Tensor) and
         t.is_floating_point() and t.dtype != dtype else t, records)
-
-
-class TeacherGroup:
-    """Teachers of one architecture run as one forward, vmapped over their
-    stacked weights (``torch.func.stack_module_state`` +
-    ``functional_call``), instead of one forward per teacher.
-
-    The teachers' own parameters and buffers become views of the stacked
-    tensors, so the weights are held once and in-place loads reach the
-    stacked copy. Moving the model (``.to(device)``) replaces them; the
-    stack is then rebuilt at the next forward.
-
-    Args:
-        teachers (Sequence[nn.Module]): Teachers of identical architecture
-            and identical recorded modules, in eval mode.
-        tap (ModuleTap): The tap of the recorded modules of the first
-            teacher, whose module runs the batched forward.
-    """
-
-    def __init__(self, teachers: Sequence[nn.Module], tap: ModuleTap) -> None:
-        self.teachers = list(teachers)
-        self.template = self.teachers[0]
-        self.tap = tap
-        self._params: Dict[str, torch.Tensor] = {}
-        self._buffers: Dict[str, torch.Tensor] = {}
-        self._stack_key: Optional[tuple] = None
-
-    def _current_key(self) -> tuple:
-        return tuple(
-            next(iter(t.parameters())).data_ptr() for t in self.teachers)
-
-    def _restack(self) -> None:
-        self._params, self._buffers = stack_module_state(self.teachers)
-        for index, teacher in enumerate(self.teachers):
-            for name, param in teacher.named_parameters():
-                param.data = self._params[name][index]
-            for name, _ in teacher.named_buffers():
-                owner, _, leaf = name.rpartition('.')
-                teacher.get_submodule(owner)._buffers[leaf] = \
-                    self._buffers[name][index]
-        self._stack_key = self._current_key()
-
-    def __call__(self,
-                 inputs: torch.Tensor,
-                 dtype: Optional[torch.dtype] = None) -> List[Dict[str, Any]]:
-        """Run every teacher of the group on ``inputs``.
-
-        Args:
-            inputs (Tensor): The preprocessed batch.
-            dtype (torch.dtype, optional): Run the forward in this precision
-                (``teacher_autocast``). Autocast does not reach the
-                operators inside ``vmap`` (they run in the inputs' dtype), so
-                the group casts its weights and inputs instead: the whole
-                forward, norm layers included, runs in ``dtype``.
-
-        Returns:
-            list[dict]: Per teacher, ``module path -> output``.
-        """
-        if self._stack_key != self._current_key():
-            self._restack()
-        names = self.tap.module_names
-        params, buffers = self._params, self._buffers
-        if dtype is not None:
-            params, buffers, inputs = cast_floats((params, buffers, inputs),
-                                                  dtype)
-
-        def forward_one(params, buffers, batch):
-            with self.tap:
-                functional_call(self.template, (params, buffers), (batch, ),
-                                dict(mode='tensor'))
-            missing = [n for n in names if n not in self.tap.outputs]
-            if missing:
-                raise RuntimeError(
-                    f'the batched teacher forward did not run {missing}')
-            return tuple(self.tap.outputs[n] for n in names)
-
-        stacked = vmap(forward_one, in_dims=(0, 0, None))(params, buffers,
-                                                           inputs)
-        return [{
-            name: tree_map(lambda t, i=index: t[i], output)
-            for name, output in zip(names, stacked)
-        } for index in range(len(self.teachers))]
-
-
-def group_teachers(teachers: Mapping[str, nn.Module],
-                   specs: Mapping[str, TeacherSpec],
-                   output_sources: Callable[[str], Optional[List[str]]]
-                   ) -> List[List[str]]:
-    """Group the teachers that one batched forward can run: the same
-    model (config, or structure for a built module), the same weight
-    shapes and the same module records.
-
-    Args:
-        teachers (Mapping[str, nn.Module]): The built teachers by name.
-        specs (Mapping[str, TeacherSpec]): Their specs.
-        output_sources (Callable): ``name ->`` the module paths whose
-            outputs are recorded on that teacher, or None when a recorder
-            is not a module outputs recorder (such a teacher runs alone).
-    """
-    groups: Dict[tuple, List[str]] = {}
-    for name, teacher in teachers.items():
-        sources = output_sources(name)
-        if not sources:
-            key: tuple = (name, )
-        else:
-            model = specs[name].model
-            key = (repr(model) if isinstance(model, (str, Mapping)) else
-                   repr(teacher), type(teacher),
-                   tuple((k, tuple(v.shape), v.dtype)
-                         for k, v in teacher.state_dict().items()),
-                   tuple(sources))
-        groups.setdefault(key, []).append(name)
-    batched = [names for names in groups.values() if len(names) > 1]
-    if batched:
-        print_log(
-            'Teachers run as batched forwards: ' + '; '.join(
-                ', '.join(names) for names in batched), logger='current')
-    return list(groups.values())
-
-
-def plan_teacher_forwards(
-    teachers: Mapping[str, nn.Module], specs: Mapping[str, TeacherSpec],
-    module_sources: Callable[..., Optional[List[str]]], early_stop: bool,
-    batch_teachers: bool
-) -> Tuple[Dict[str, Optional[ModuleTap]], List[List[str]], Dict[
-        tuple, TeacherGroup]]:
-    """How each teacher runs: a tap on its recorded modules (that stops its
-    forward once they have run, with ``early_stop``), the forward groups and
-    the batched ones among them.
-
-    Args:
-        module_sources (Callable): The distiller's ``module_sources``.
-
-    Returns:
-        tuple: ``taps`` (name -> ModuleTap, or None when a recorder is not
-        a module recorder), ``groups`` (teacher names per forward) and
-        ``batched`` (names -> TeacherGroup, for groups of several).
-    """
-    taps: Dict[str, Optional[ModuleTap]] = {}
-    for name, teacher in teachers.items():
-        sources = module_sources(name)
-        # Without module sources (method/function recorders) a teacher
-        # runs its full loss forward, which cannot be stopped.
-        taps[name] = (ModuleTap(teacher, sources, stop=early_stop)
-                      if sources else None)
-    groups = group_teachers(
-        teachers, specs, lambda name: module_sources(
-            name, outputs_only=True)) if batch_teachers else [
-                [name] for name in teachers]
-    batched = {
-        tuple(names): TeacherGroup([teachers[n] for n in names],
-                                   taps[names[0]])
-        for names in groups if len(names) > 1
-    }
-    return taps, groups, batched
 
 
 def forward_teacher(teacher: nn.Module,

@@ -1,11 +1,5 @@
-"""FEED's teachers as configured: the ``teachers`` argument of
-:class:`FEEDDistill` parsed once into :class:`TeacherSpec` s, and the
-building of each teacher (model, checkpoint, freezing).
-
-A spec is what the config says about a teacher; the built model is kept
-apart (in ``FEEDDistill.teachers``), so that a spec stays plain data that
-can be compared, logged or stored with a checkpoint.
-"""
+"""FEED's teachers as configured (:class:`TeacherSpec`, plain data), and
+the building of each teacher and student: model, checkpoint, freezing."""
 import copy
 import os.path as osp
 import re
@@ -30,23 +24,11 @@ ModelSpec = Union[str, Dict, nn.Module]
 
 @dataclass
 class TeacherSpec:
-    """One teacher of FEED, as configured.
-
-    Args:
-        name (str): The teacher's name (``t0``, ``t1``, ... for a list).
-        model (dict | str | nn.Module): Its model, as :func:`build_model`
-            takes it.
-        ckpt (str, optional): Checkpoint file or work dir; None keeps a
-            random teacher (only with ``allow_random_teachers``).
-        feature (str | dict, optional): Feature location overriding the
-            distiller's ``teacher_feature``.
-        loss_weight (float): ``w_n`` of its FEED term (checked when the term
-            is built).
-        translator (dict, optional): Overrides of the distiller's
-            ``translator`` config.
-        feed_loss (dict, optional): Overrides of the distiller's
-            ``feed_loss`` config.
-    """
+    """One teacher of FEED, as configured: its ``name`` (``t0``, ``t1``,
+    ... for a list), ``model`` (as :func:`build_model` takes it), ``ckpt``
+    (file, work dir or URL; None: random), and the options that override
+    the distiller's for it: ``feature``, ``loss_weight`` (``w_n``),
+    ``translator`` and ``feed_loss`` overrides."""
     name: str
     model: ModelSpec
     ckpt: Optional[str] = None
@@ -63,21 +45,11 @@ class TeacherSpec:
 
 def parse_teachers(teachers: Any, allow_random: bool = False
                    ) -> 'OrderedDict[str, TeacherSpec]':
-    """The ``teachers`` argument as ordered ``name -> TeacherSpec``.
-
-    Accepts a dict ``name -> dict(model=..., ckpt=..., **options)`` or
-    ``name -> (model, ckpt[, options])``, or a list of those values (named
-    ``t0``, ``t1``, ... in order).
-
-    Args:
-        teachers (dict | list): FEEDDistill's ``teachers``.
-        allow_random (bool): Accept ``ckpt=None`` (a randomly initialised
-            teacher, for tests and benchmarks). A teacher without a ``ckpt``
-            key is refused either way. Defaults to False.
-
-    Returns:
-        OrderedDict: ``name -> TeacherSpec`` in order.
-    """
+    """The ``teachers`` argument (a dict ``name -> dict(model=...,
+    ckpt=..., **options)``, or a list of those values named ``t0``, ``t1``,
+    ... in order) as ordered ``name -> TeacherSpec``. ``ckpt=None`` (a
+    random teacher, for tests and benchmarks) needs ``allow_random``; a
+    teacher without a ``ckpt`` key is refused either way."""
     key = 'model.teachers'
     if isinstance(teachers, (list, tuple)):
         teachers = OrderedDict((f't{i}', spec) for i, spec in enumerate(teachers))
@@ -88,28 +60,16 @@ def parse_teachers(teachers: Any, allow_random: bool = False
     if not teachers:
         raise FEEDConfigError(key, 'FEED needs at least one teacher')
     specs: 'OrderedDict[str, TeacherSpec]' = OrderedDict()
-    for name, spec in teachers.items():
+    for name, options in teachers.items():
         t_key = f'{key}.{name}'
         if not isinstance(name, str) or not _TEACHER_NAME.match(name):
             raise FEEDConfigError(
                 t_key, 'a teacher name must be an identifier (letters, '
                 'digits, underscores), as it names modules and loss terms')
-        if isinstance(spec, (list, tuple)):
-            if not 1 <= len(spec) <= 3 or (len(spec) == 3 and
-                                           not isinstance(spec[2], Mapping)):
-                raise FEEDConfigError(
-                    t_key, 'a teacher tuple is (model, ckpt) or (model, '
-                    f'ckpt, options_dict), got {spec!r}')
-            options = dict(spec[2]) if len(spec) == 3 else {}
-            options['model'] = spec[0]
-            if len(spec) > 1:
-                options['ckpt'] = spec[1]
-        elif isinstance(spec, Mapping):
-            options = dict(spec)
-        else:
+        if not isinstance(options, Mapping):
             raise FEEDConfigError(
                 t_key, 'a teacher is dict(model=..., ckpt=...), got '
-                f'{type(spec).__name__}')
+                f'{type(options).__name__}')
         for option in options:
             if option not in TEACHER_OPTION_KEYS:
                 raise FEEDConfigError(
@@ -119,12 +79,12 @@ def parse_teachers(teachers: Any, allow_random: bool = False
             raise FEEDConfigError(f'{t_key}.model', 'is required')
         # A forgotten checkpoint would train from a random teacher; only an
         # explicit ckpt=None under allow_random_teachers means that.
-        if 'ckpt' not in options or (options['ckpt'] is None
-                                     and not allow_random):
+        if options.get('ckpt') is None and not (allow_random
+                                                and 'ckpt' in options):
             raise FEEDConfigError(
-                f'{t_key}.ckpt', 'is required (a teacher checkpoint file or '
-                'work dir); a randomly initialised teacher, for tests and '
-                'benchmarks only, is ckpt=None with '
+                f'{t_key}.ckpt', 'is required (a teacher checkpoint file, '
+                'work dir or URL); a randomly initialised teacher, for tests '
+                'and benchmarks only, is ckpt=None with '
                 'model.allow_random_teachers=True')
         specs[name] = TeacherSpec(name=name, **options)
     return specs

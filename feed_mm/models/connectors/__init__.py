@@ -1,7 +1,3 @@
-from .feed_translator import (FEEDTranslator, fused_translate, fusion_key,
-                              translate_all, translator_channels)
+from .feed_translator import FEEDTranslator
 
-__all__ = [
-    'FEEDTranslator', 'fused_translate', 'fusion_key', 'translate_all',
-    'translator_channels'
-]
+__all__ = ['FEEDTranslator']

@@ -1,19 +1,21 @@
-"""Build-time checks of :class:`FEEDDistiller`'s configuration: feature
-locations, recorder configs, ``loss_forward_mappings`` and their records,
-with "did you mean" suggestions. Each raises a
-:class:`~feed_mm.utils.FEEDConfigError` naming the config key at fault, so
-that a mistake fails when the model is built, not at the first iteration.
-"""
+"""Build-time checks of :class:`FEEDDistiller`: module paths, recorders,
+``loss_forward_mappings`` and the shapes they read. Each raises a
+:class:`~feed_mm.utils.FEEDConfigError` naming the config key at fault
+(with "did you mean" suggestions), so that a mistake fails when the model
+is built, not at the first iteration."""
 import difflib
+from dataclasses import dataclass
 from inspect import Parameter, signature
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import torch
 import torch.nn as nn
+from mmrazor.models.task_modules import RecorderManager
+from mmrazor.registry import MODELS
 
 from feed_mm.utils import FEEDConfigError
 
-# Recorder name that the distiller reserves for the FEED feature maps.
+# The recorder name reserved for the FEED maps, and the FEED terms' prefix.
 FEED_RECORDER = 'feed_feature'
 FEED_LOSS_PREFIX = 'loss_feed_'
 # Recorders that observe module calls; the others patch methods or
@@ -22,20 +24,27 @@ MODULE_RECORDER_TYPES = ('ModuleOutputs', 'ModuleInputs')
 RECORD_KEYS = ('recorder', 'from_student', 'from_teacher', 'record_idx',
                'data_idx', 'connector', 'connector_idx')
 # What a loss or connector raises on arguments it cannot take.
-_CALL_ERRORS = (AssertionError, IndexError, KeyError, RuntimeError, TypeError,
-                ValueError)
+CALL_ERRORS = (AssertionError, IndexError, KeyError, RuntimeError, TypeError,
+               ValueError)
+
+
+@dataclass
+class FeatureLocation:
+    """Where a FEED map is recorded, and the config key that said so."""
+    source: str
+    data_idx: Optional[int]
+    type: str
+    key: str
 
 
 def suggest(name: str, candidates: Sequence[str]) -> str:
-    """`` Did you mean ...?`` with the candidates close to ``name``, or
-    an empty string."""
+    """`` Did you mean ...?`` with the candidates close to ``name``."""
     close = difflib.get_close_matches(name, list(candidates), n=3)
     return f' Did you mean {", ".join(map(repr, close))}?' if close else ''
 
 
 def as_dict(value: Any, key: str) -> Dict:
-    """``value`` (a dict, or None for an empty one) as a dict; raises a
-    FEEDConfigError naming ``key`` for anything else."""
+    """``value`` (a dict, or None for an empty one) as a dict."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -43,14 +52,9 @@ def as_dict(value: Any, key: str) -> Dict:
     return dict(value)
 
 
-def parse_feature_spec(spec: Any, key: str) -> Dict[str, Any]:
-    """Normalise a feature location: ``'backbone.layer3'`` or
-    ``dict(source='backbone', data_idx=-1)``.
-
-    ``data_idx`` selects an element when the module returns a tuple or list
-    (mmpretrain backbones return a tuple of stage outputs); when it is not
-    given, the last element is used, i.e. the deepest recorded stage.
-    """
+def parse_feature(spec: Any, key: str) -> FeatureLocation:
+    """A feature location: ``'backbone.layer3'`` or ``dict(source=...,
+    data_idx=None, type='ModuleOutputs'|'ModuleInputs')``."""
     if isinstance(spec, str):
         spec = dict(source=spec)
     if not isinstance(spec, Mapping) or not isinstance(
@@ -74,40 +78,36 @@ def parse_feature_spec(spec: Any, key: str) -> Dict[str, Any]:
                                  or not isinstance(data_idx, int)):
         raise FEEDConfigError(f'{key}.data_idx',
                               f'must be an int or None, got {data_idx!r}')
-    return dict(
-        source=spec['source'],
-        data_idx=spec.get('data_idx'),
-        type=recorder_type)
+    return FeatureLocation(spec['source'], data_idx, recorder_type, key)
 
 
-def select_feature(record: Any, data_idx: Optional[int], key: str,
-                   source: str, owner: str) -> torch.Tensor:
-    """The feature map in a FEED recorder's ``record``: element
-    ``data_idx`` (default: the last) of a tuple or list output, or the
-    tensor itself; raises when it is not a feature map."""
+def select_feature(record: Any, location: FeatureLocation,
+                   owner: str) -> torch.Tensor:
+    """The map in a FEED record: element ``data_idx`` (default: the last)
+    of a tuple or list, or the tensor itself."""
+    data_idx, source = location.data_idx, location.source
     if isinstance(record, (tuple, list)):
-        if data_idx is None:
-            data_idx = -1
+        data_idx = -1 if data_idx is None else data_idx
         if not -len(record) <= data_idx < len(record):
             raise FEEDConfigError(
-                f'{key}.data_idx', f'data_idx={data_idx} is out of range '
-                f'for the {len(record)} outputs of {source!r} of {owner}')
+                f'{location.key}.data_idx', f'data_idx={data_idx} is out of '
+                f'range for the {len(record)} outputs of {source!r} of '
+                f'{owner}')
         record = record[data_idx]
     elif data_idx is not None:
         raise FEEDConfigError(
-            f'{key}.data_idx', f'data_idx={data_idx} is set but '
+            f'{location.key}.data_idx', f'data_idx={data_idx} is set but '
             f'{source!r} of {owner} returns one tensor')
     if not isinstance(record, torch.Tensor) or record.dim() < 2:
         raise FEEDConfigError(
-            key, f'the feature {source!r} of {owner} is not a '
+            location.key, f'the feature {source!r} of {owner} is not a '
             f'feature map tensor (got {type(record).__name__})')
     return record
 
 
 def check_module_source(model: nn.Module, source: str, key: str,
                         owner: str) -> None:
-    """Raise a FEEDConfigError naming ``key`` when ``source`` is not a
-    module path of ``model``."""
+    """``source`` is a module path of ``model``."""
     names = [name for name, _ in model.named_modules()]
     if source not in names:
         raise FEEDConfigError(
@@ -117,17 +117,15 @@ def check_module_source(model: nn.Module, source: str, key: str,
 
 def check_recorder_cfgs(cfgs: Optional[Dict[str, Dict]],
                         key: str) -> Dict[str, Dict]:
-    """Extra recorder configs ``name -> dict(type=..., source=...)``, none
-    named like the FEED recorder."""
+    """Extra recorders ``name -> dict(type=..., source=...)``, none named
+    like the FEED recorder."""
     cfgs = as_dict(cfgs, key)
     for name, cfg in cfgs.items():
         if name == FEED_RECORDER:
             raise FEEDConfigError(
-                f'{key}.{name}',
-                f'the recorder name {FEED_RECORDER!r} is reserved for '
-                'the FEED features')
-        if not isinstance(cfg, Mapping) or 'type' not in cfg or \
-                'source' not in cfg:
+                f'{key}.{name}', f'the recorder name {FEED_RECORDER!r} is '
+                'reserved for the FEED features')
+        if not isinstance(cfg, Mapping) or not {'type', 'source'} <= set(cfg):
             raise FEEDConfigError(
                 f'{key}.{name}', 'a recorder is dict(type=..., '
                 f'source=...), got {cfg!r}')
@@ -137,52 +135,74 @@ def check_recorder_cfgs(cfgs: Optional[Dict[str, Dict]],
 def check_teacher_names(configured: Sequence[str],
                         teachers: Sequence[str]) -> None:
     """Every teacher of ``teacher_recorders`` is one of ``teachers``."""
-    unknown = set(configured) - set(teachers)
-    if unknown:
-        name = sorted(unknown)[0]
+    for name in sorted(set(configured) - set(teachers)):
         raise FEEDConfigError(
             f'model.distiller.teacher_recorders.{name}',
-            f'unknown teacher {name!r} (teachers: '
-            f'{", ".join(teachers)}).' + suggest(name, list(teachers)))
+            f'unknown teacher {name!r} (teachers: {", ".join(teachers)}).' +
+            suggest(name, list(teachers)))
 
 
-def own_argument(err: FEEDConfigError, cfg: Mapping) -> Optional[str]:
-    """The argument that a feed_mm part built from ``cfg`` names in its
-    error (``FEEDLoss.reduction`` -> ``'reduction'``), or None."""
+def attach_recorders(model: nn.Module, owner: str, location: FeatureLocation,
+                     extra: Dict[str, Dict],
+                     recorders_key: str) -> RecorderManager:
+    """The FEED recorder of ``location`` plus the ``extra`` recorders,
+    attached to ``model`` once every module path is checked."""
+    check_module_source(model, location.source, location.key, owner)
+    for name, cfg in extra.items():
+        if cfg['type'] in MODULE_RECORDER_TYPES:
+            check_module_source(model, cfg['source'],
+                                f'{recorders_key}.{name}.source', owner)
+    cfgs = dict(extra, **{
+        FEED_RECORDER: dict(type=location.type, source=location.source)})
+    try:
+        manager = RecorderManager(cfgs)
+        manager.initialize(model)
+    except (AssertionError, KeyError, TypeError, AttributeError,
+            ImportError) as err:
+        raise FEEDConfigError(recorders_key,
+                              f'cannot attach to {owner}: {err}') from err
+    return manager
+
+
+def build_part(cfg: Any, key: str,
+               arg_key: Optional[Callable[[str], str]] = None) -> nn.Module:
+    """Build a connector, translator or loss in MMRazor's scope (unless its
+    type names another). An error a feed_mm part raises about one of its
+    arguments (``FEEDLoss.reduction``) is re-keyed to the config key that
+    set it, ``arg_key(arg)`` (default ``key.arg``)."""
+    if isinstance(cfg, nn.Module):
+        return cfg
+    if not isinstance(cfg, Mapping) or 'type' not in cfg:
+        raise FEEDConfigError(key, f'expected a config dict with a type, '
+                              f'got {cfg!r}')
+    cfg = dict(cfg)
+    if isinstance(cfg['type'], str) and '.' not in cfg['type']:
+        cfg.setdefault('_scope_', 'mmrazor')
     part = cfg['type'] if isinstance(cfg['type'], str) else getattr(
         cfg['type'], '__name__', '')
-    owner, _, arg = err.key.partition('.')
-    if owner != part.rpartition('.')[2] or not arg or err.message is None:
-        return None
-    return arg
-
-
-def option_key(arg: Optional[str], override: Mapping, teacher_key: str,
-               section: str) -> str:
-    """The config key that set ``arg`` of a teacher's ``translator`` or
-    ``feed_loss``: the teacher's own option, else the distiller's default.
-    Without ``arg``, the key of the section that configures the part."""
-    if arg is None:
-        return (f'{teacher_key}.{section}'
-                if override else f'model.distiller.{section}')
-    if arg in override:
-        return f'{teacher_key}.{section}.{arg}'
-    return f'model.distiller.{section}.{arg}'
+    try:
+        return MODELS.build(cfg)
+    except FEEDConfigError as err:
+        owner, _, arg = err.key.partition('.')
+        if owner != part.rpartition('.')[2] or not arg or \
+                err.message is None:
+            raise
+        raise FEEDConfigError((arg_key or (lambda a: f'{key}.{a}'))(arg),
+                              err.message) from err
+    except (AssertionError, KeyError, TypeError, ValueError) as err:
+        # MMRazor's losses assert their arguments.
+        raise FEEDConfigError(key, f'cannot build {cfg!r}: {err}') from err
 
 
 def check_feed_pair(translator: nn.Module, loss: nn.Module, name: str,
                     student_shape: torch.Size, teacher_shape: torch.Size,
-                    loss_cfg: Mapping,
                     loss_key: Callable[[Optional[str]], str]) -> None:
     """Translate a dummy student map and align it with the teacher's, so
-    that maps the FEED loss cannot compare (e.g. spatial sizes that differ
-    under ``spatial_mismatch='error'``) fail at build time rather than at
-    the first iteration."""
+    that maps the FEED loss cannot compare fail at build time."""
     if not hasattr(loss, 'align'):
         return
     was_training = translator.training
-    # Eval mode: the dummy batch must not move norm statistics.
-    translator.eval()
+    translator.eval()  # the dummy batch must not move norm statistics
     try:
         with torch.no_grad():
             translated = translator(torch.zeros(student_shape))
@@ -191,16 +211,12 @@ def check_feed_pair(translator: nn.Module, loss: nn.Module, name: str,
     try:
         loss.align(translated, torch.zeros(teacher_shape), name)
     except FEEDConfigError as err:
-        arg = own_argument(err, loss_cfg)
+        owner, _, arg = err.key.partition('.')
         raise FEEDConfigError(
             loss_key(arg) if arg else f'model.teachers.{name}.translator',
             err.message) from err
 
 
-# ----------------------------------------------------------------------
-# loss_forward_mappings: first their keys and records against the
-# recorders (check_loss_forward_mappings), then, after the dry run, the
-# losses on what the records hold (check_distill_losses).
 def record_owner(record: Mapping) -> str:
     if record['from_student']:
         return 'student'
@@ -209,16 +225,13 @@ def record_owner(record: Mapping) -> str:
 
 
 def check_loss_forward_mappings(distiller: Any, teachers: List[str]) -> None:
-    """Every extra loss has a mapping of its forward's arguments to valid
-    records, and every mapping a loss."""
+    """Every extra loss has a mapping of its forward's arguments to records
+    of known recorders and connectors, and every mapping a loss."""
     key = 'model.distiller.loss_forward_mappings'
     losses = distiller.distill_losses
-    missing = set(losses) - set(distiller.loss_forward_mappings)
-    if missing:
-        name = sorted(missing)[0]
-        raise FEEDConfigError(
-            f'{key}.{name}', f'the distill loss {name!r} has no forward '
-            'mapping')
+    for name in sorted(set(losses) - set(distiller.loss_forward_mappings)):
+        raise FEEDConfigError(f'{key}.{name}', f'the distill loss {name!r} '
+                              'has no forward mapping')
     for loss_name, mappings in distiller.loss_forward_mappings.items():
         loss_key = f'{key}.{loss_name}'
         if loss_name not in losses:
@@ -230,22 +243,18 @@ def check_loss_forward_mappings(distiller: Any, teachers: List[str]) -> None:
                                   f'argument -> record, got {mappings!r}')
         loss_type = type(losses[loss_name]).__name__
         params = signature(losses[loss_name].forward).parameters
-        any_kwarg = any(param.kind is Parameter.VAR_KEYWORD
-                        for param in params.values())
+        any_kwarg = any(p.kind is Parameter.VAR_KEYWORD
+                        for p in params.values())
         for arg, record in mappings.items():
-            arg_key = f'{loss_key}.{arg}'
             if arg not in params and not any_kwarg:
                 raise FEEDConfigError(
-                    arg_key, f'{loss_type}.forward has no argument {arg!r} '
-                    f'(arguments: {", ".join(params)})')
-            check_record(distiller, record, arg_key, teachers)
-        required = [
-            name for name, param in params.items()
+                    f'{loss_key}.{arg}', f'{loss_type}.forward has no '
+                    f'argument {arg!r} (arguments: {", ".join(params)})')
+            check_record(distiller, record, f'{loss_key}.{arg}', teachers)
+        for arg, param in params.items():
             if param.default is Parameter.empty and param.kind in (
-                Parameter.POSITIONAL_OR_KEYWORD, Parameter.KEYWORD_ONLY)
-        ]
-        for arg in required:
-            if arg not in mappings:
+                    Parameter.POSITIONAL_OR_KEYWORD,
+                    Parameter.KEYWORD_ONLY) and arg not in mappings:
                 raise FEEDConfigError(
                     f'{loss_key}.{arg}', 'required argument of '
                     f'{loss_type}.forward has no mapping')
@@ -253,13 +262,11 @@ def check_loss_forward_mappings(distiller: Any, teachers: List[str]) -> None:
 
 def check_record(distiller: Any, record: Any, key: str,
                  teachers: List[str]) -> None:
-    """A record of ``loss_forward_mappings`` names known keys, a recorder
-    of its model and a known connector."""
+    """A record names known keys, a recorder of its model and a known
+    connector."""
     if not isinstance(record, Mapping):
         raise FEEDConfigError(key, f'a record is a dict, got {record!r}')
-    unknown = set(record) - set(RECORD_KEYS)
-    if unknown:
-        name = sorted(unknown)[0]
+    for name in sorted(set(record) - set(RECORD_KEYS)):
         raise FEEDConfigError(
             f'{key}.{name}', f'unknown record key (allowed: '
             f'{", ".join(RECORD_KEYS)}).' + suggest(name, RECORD_KEYS))
@@ -267,17 +274,16 @@ def check_record(distiller: Any, record: Any, key: str,
         if required not in record:
             raise FEEDConfigError(f'{key}.{required}', 'is required')
     if not isinstance(record['from_student'], bool):
-        raise FEEDConfigError(f'{key}.from_student',
-                              f'must be a bool, got '
+        raise FEEDConfigError(f'{key}.from_student', f'must be a bool, got '
                               f'{record["from_student"]!r}')
+    teacher = record.get('from_teacher')
     if record['from_student']:
-        if record.get('from_teacher') is not None:
+        if teacher is not None:
             raise FEEDConfigError(
                 f'{key}.from_teacher',
                 'is set but from_student=True reads the student')
         manager, owner = distiller.student_recorders, 'student_recorders'
     else:
-        teacher = record.get('from_teacher')
         if teacher is None and len(teachers) > 1:
             raise FEEDConfigError(
                 f'{key}.from_teacher', 'is required with several '
@@ -304,16 +310,12 @@ def check_record(distiller: Any, record: Any, key: str,
 
 
 def check_distill_losses(distiller: Any) -> None:
-    """Compute every extra loss once on the records of the dry run.
-
-    A record that a mapping cannot read (``record_idx`` or ``data_idx``
-    out of range) or a loss that fails on its records (e.g. teacher
-    logits of another number of classes than the student's) raises a
-    FEEDConfigError at build time instead of failing the first
-    iteration. A loss whose records the dry run did not fill (method or
-    function recorders that only a ``loss`` forward triggers) is left to
-    training.
-    """
+    """Compute every extra loss once on the records of the dry run, so that
+    a record a mapping cannot read (``record_idx`` / ``data_idx`` out of
+    range) or a loss that fails on its records (teacher logits of another
+    number of classes) fails at build time. A loss whose records the dry run
+    did not fill (method or function recorders of a ``loss`` forward) is
+    left to training."""
     key = 'model.distiller.loss_forward_mappings'
     for loss_name, mappings in distiller.loss_forward_mappings.items():
         kwargs, described = {}, []
@@ -331,7 +333,7 @@ def check_distill_losses(distiller: Any) -> None:
             try:
                 with torch.no_grad():
                     distiller.distill_losses[loss_name](**kwargs)
-            except _CALL_ERRORS as err:
+            except CALL_ERRORS as err:
                 raise FEEDConfigError(
                     f'model.distiller.distill_losses.{loss_name}',
                     'fails on the records of the dry run ('
@@ -339,20 +341,19 @@ def check_distill_losses(distiller: Any) -> None:
 
 
 def _dry_run_record(distiller: Any, record: Mapping, key: str) -> Any:
-    """What ``record`` reads from the dry run's records, or None when its
-    recorder recorded nothing."""
+    """What ``record`` reads from the dry run, or None when its recorder
+    recorded nothing."""
     owner = record_owner(record)
-    manager = (
-        distiller.student_recorders if record['from_student'] else
-        distiller.teacher_recorders[distiller.resolve_teacher(
-            record.get('from_teacher'))])
+    manager = (distiller.student_recorders if record['from_student'] else
+               distiller.teacher_recorders[distiller.resolve_teacher(
+                   record.get('from_teacher'))])
     name = record['recorder']
     buffer = manager.get_recorder(name).data_buffer
     if not buffer:
         return None
     record_idx = record.get('record_idx', 0)
-    if (isinstance(record_idx, bool) or not isinstance(record_idx, int)
-            or not -len(buffer) <= record_idx < len(buffer)):
+    if isinstance(record_idx, bool) or not isinstance(record_idx, int) \
+            or not -len(buffer) <= record_idx < len(buffer):
         raise FEEDConfigError(
             f'{key}.record_idx', f'is {record_idx!r}, but the {owner} '
             f'records {name!r} {len(buffer)} time(s) per forward')
@@ -370,6 +371,6 @@ def _dry_run_record(distiller: Any, record: Mapping, key: str) -> Any:
             f'{name!r} holds {len(data)} items')
     try:
         return distiller.get_record(**record)
-    except _CALL_ERRORS as err:  # connector, connector_idx
+    except CALL_ERRORS as err:  # connector, connector_idx
         raise FEEDConfigError(
             key, f'cannot read the {owner} record {name!r}: {err}') from err

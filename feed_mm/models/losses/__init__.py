@@ -1,3 +1,3 @@
-from .feed_loss import FEEDLoss, feature_factor, match_spatial_size
+from .feed_loss import FEEDLoss, feature_factor
 
-__all__ = ['FEEDLoss', 'feature_factor', 'match_spatial_size']
+__all__ = ['FEEDLoss', 'feature_factor']

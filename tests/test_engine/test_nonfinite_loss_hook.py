@@ -1,14 +1,13 @@
-"""FEEDDistill's nonfinite_loss: a NaN loss term stops ('error') or skips
-('skip') the update before the optimizer touches anything."""
+"""NonFiniteLossHook: a NaN loss term stops ('error') or skips ('skip') the
+update before the optimizer touches anything."""
 import copy
-import gc
-import weakref
 
 import pytest
 import torch
 from mmengine.optim import OptimWrapper
 
-import feed_mm.models.algorithms.nonfinite_loss as nonfinite_loss
+import feed_mm.engine.hooks.nonfinite_loss_hook as nonfinite_loss
+from feed_mm.engine import NonFiniteLossHook
 from feed_mm.utils import FEEDConfigError, NonFiniteLossError
 from tests.test_models.feed_fixtures import batch, build_feed
 
@@ -80,16 +79,22 @@ def assert_same_state(got, expected, buffers=True):
 
 @pytest.fixture
 def trained():
-    """A FEED model and optimizer after one good update (momentum exists)."""
+    """A FEED model watched by the hook and its optimizer, after one good
+    update (momentum exists)."""
+    hooks = []
 
     def make(mode, **wrapper):
-        algo = build_feed(nonfinite_loss=mode)
+        algo = build_feed()
+        hooks.append(NonFiniteLossHook(mode))
+        hooks[-1].attach(algo)
         optim_wrapper = sgd(algo, **wrapper)
         for _ in range(wrapper.get('accumulative_counts', 1)):
             algo.train_step(data(), optim_wrapper)
         return algo, optim_wrapper
 
-    return make
+    yield make
+    for hook in hooks:
+        hook.detach()
 
 
 def test_error_names_the_term_and_stops_before_the_step(trained):
@@ -172,31 +177,6 @@ def test_other_optimizers_are_left_alone(trained):
 
 
 def test_unknown_mode_is_a_config_error():
-    with pytest.raises(FEEDConfigError, match='model.nonfinite_loss'):
-        build_feed(nonfinite_loss='warn')
-
-
-def test_a_pending_check_keeps_no_model_alive():
-    algo = build_feed()
-    pending_step(algo, backward=False)
-    model = weakref.ref(algo)
-    del algo
-    gc.collect()
-    assert model() is None
-    # The global step hook left behind does nothing.
-    assert_unrelated_optimizers_step()
-
-
-def test_a_copy_taken_while_a_check_is_pending_starts_clean(trained):
-    algo, optim_wrapper = trained('error')
-    poison(algo)
-    pending_step(algo)
-    copied = copy.deepcopy(algo)
-    assert copied._loss_guard._unchecked == []
-    # The copy trains on its own (with healthy teachers)...
-    copied.teachers['t1'].load_state_dict(
-        build_feed().teachers['t1'].state_dict())
-    copied.train_step(data(2), sgd(copied))
-    # ...and the original still stops before its step.
-    with pytest.raises(NonFiniteLossError, match='loss_feed_t1'):
-        optim_wrapper.step()
+    with pytest.raises(FEEDConfigError,
+                       match='default_hooks.nonfinite_loss.mode'):
+        NonFiniteLossHook('warn')

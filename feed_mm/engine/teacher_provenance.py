@@ -15,15 +15,21 @@ import os
 import os.path as osp
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from mmengine.config import Config
 from mmengine.logging import print_log
+from mmengine.runner import find_latest_checkpoint
+from mmengine.runner.checkpoint import CheckpointLoader
 
+from feed_mm.models.algorithms.teacher_spec import (parse_teachers,
+                                                    resolve_checkpoint)
 from feed_mm.utils import FEEDConfigError
 from feed_mm.utils.checkpoint import http_cache_path
-from .teacher_spec import TeacherSpec, resolve_checkpoint
 
 #: The checkpoint ``meta`` key of the teachers' fingerprints.
 META_KEY = 'feed_teachers'
-#: Values of ``FEEDDistill(teacher_mismatch=...)``.
+#: The config key of the provenance hook in feed_mm's runtime.
+HOOK_KEY = 'default_hooks.teacher_provenance'
+#: Values of ``TeacherProvenanceHook(mismatch=...)``.
 MISMATCH_MODES = ('error', 'warn')
 Fingerprint = Dict[str, Any]
 
@@ -46,82 +52,53 @@ class TeacherMismatchError(FEEDConfigError):
 
 def file_sha256(path: str) -> str:
     """The sha256 of a file's bytes, read in 1 MiB chunks; cached for the
-    process as long as the file's size and modification time are the same.
-
-    Args:
-        path (str): The file.
-
-    Returns:
-        str: The hex digest.
-    """
+    process as long as the file's size and modification time are the
+    same."""
     stat = os.stat(path)
     key = (osp.realpath(path), stat.st_size, stat.st_mtime_ns)
-    digest = _sha256_cache.get(key)
-    if digest is None:
+    if key not in _sha256_cache:
         sha = hashlib.sha256()
         with open(path, 'rb') as f:
             for chunk in iter(lambda: f.read(_CHUNK), b''):
                 sha.update(chunk)
-        digest = _sha256_cache[key] = sha.hexdigest()
-    return digest
+        _sha256_cache[key] = sha.hexdigest()
+    return _sha256_cache[key]
 
 
 def file_fingerprint(path: str) -> Fingerprint:
-    """``dict(path, size, sha256)`` of a checkpoint file.
-
-    Args:
-        path (str): The file.
-
-    Returns:
-        dict: Its absolute path, size in bytes and sha256.
-    """
-    return dict(
-        path=osp.abspath(path),
-        size=os.path.getsize(path),
-        sha256=file_sha256(path))
+    """``dict(path, size, sha256)`` of a checkpoint file (absolute path)."""
+    return dict(path=osp.abspath(path), size=os.path.getsize(path),
+                sha256=file_sha256(path))
 
 
 def teacher_fingerprints(
-        specs: Mapping[str, TeacherSpec]) -> Dict[str, Optional[Fingerprint]]:
-    """The fingerprint of every teacher's checkpoint, by name; None for a
-    random teacher (``ckpt=None``). A work dir is resolved to the checkpoint
-    its ``last_checkpoint`` names, as when the teacher is loaded. A URL is
-    recorded by its address with the size and sha256 of its download in
-    the hub cache (:func:`~feed_mm.utils.checkpoint.http_cache_path`); before
-    the first download they are None and the URL is compared by address.
-
-    Args:
-        specs (Mapping[str, TeacherSpec]): The parsed teachers.
-
-    Returns:
-        dict: ``name -> dict(path, size, sha256)`` or None.
-    """
+        ckpts: Mapping[str, Optional[str]]) -> Dict[str, Optional[Fingerprint]]:
+    """The fingerprint of every teacher checkpoint, by name (a FEEDDistill's
+    ``teacher_ckpts``); None for a random teacher. A work dir is resolved to
+    the checkpoint its ``last_checkpoint`` names, as when the teacher is
+    loaded. A URL is recorded by its address with the size and sha256 of its
+    download in the hub cache; before the first download they are None and
+    the URL is compared by address."""
     fingerprints: Dict[str, Optional[Fingerprint]] = {}
-    for name, spec in specs.items():
-        if spec.ckpt is None:
+    for name, ckpt in ckpts.items():
+        if ckpt is None:
             fingerprints[name] = None
-        elif '://' in spec.ckpt:
-            cached = http_cache_path(spec.ckpt)
+        elif '://' in ckpt:
+            cached = http_cache_path(ckpt)
             fingerprints[name] = dict(
                 file_fingerprint(cached) if osp.isfile(cached) else
-                dict(size=None, sha256=None), path=spec.ckpt)
+                dict(size=None, sha256=None), path=ckpt)
         else:
-            fingerprints[name] = file_fingerprint(
-                resolve_checkpoint(spec.ckpt, f'{spec.key}.ckpt',
-                                   f'teacher {name!r}'))
+            fingerprints[name] = file_fingerprint(resolve_checkpoint(
+                ckpt, f'model.teachers.{name}.ckpt', f'teacher {name!r}'))
     return fingerprints
 
 
 def check_mismatch_mode(mode: Any) -> str:
-    """``mode`` if it is a ``teacher_mismatch`` value.
-
-    Raises:
-        FEEDConfigError: Naming ``model.teacher_mismatch`` otherwise.
-    """
+    """``mode`` if it is a ``mismatch`` value of the provenance hook."""
     if mode not in MISMATCH_MODES:
         raise FEEDConfigError(
-            'model.teacher_mismatch',
-            f"must be 'error' or 'warn', got {mode!r}")
+            f'{HOOK_KEY}.mismatch', f"must be 'error' or 'warn', got {mode!r}")
     return mode
 
 
@@ -223,13 +200,54 @@ def check_teacher_record(recorded: Optional[Mapping[str, Any]],
     if mode == 'warn':
         print_log(
             _sentence(f'{message}. Continuing '
-                      "(model.teacher_mismatch='warn'): the rest of the run "
+                      f"({HOOK_KEY}.mismatch='warn'): the rest of the run "
                       'learns from the configured teachers.'),
             logger='current', level=logging.WARNING)
         return list(differences)
     raise TeacherMismatchError(
         f'model.teachers.{next(iter(differences))}.ckpt',
         f'{message}. The checkpoint was not loaded. Point the config at '
-        "the original teacher file(s), or set model.teacher_mismatch='warn' "
-        '(e.g. --cfg-options model.teacher_mismatch=warn) to continue with '
-        'the configured ones.')
+        f"the original teacher file(s), or set {HOOK_KEY}.mismatch='warn' "
+        f'(--cfg-options {HOOK_KEY}.mismatch=warn) to continue with the '
+        'configured ones.')
+
+
+def check_resumed_teachers(cfg: Config) -> None:
+    """Refuse, before a runner is built, to resume or load a FEED
+    checkpoint trained with other teacher files than ``cfg`` configures.
+
+    The runner's :class:`~feed_mm.engine.TeacherProvenanceHook` makes the
+    same check when it loads the checkpoint, but by then the runner has
+    written its config and log into the work dir; here nothing is written.
+    Checkpoints without a record and ``mismatch='warn'`` are left to the
+    hook, which warns once.
+
+    Args:
+        cfg (Config): The run's config (``resume``, ``load_from``,
+            ``work_dir``, ``model``).
+
+    Raises:
+        TeacherMismatchError: The checkpoint was trained with other
+            teachers.
+    """
+    model = cfg.get('model') or {}
+    if not str(model.get('type', '')).endswith('FEEDDistill'):
+        return
+    hook = (cfg.get('default_hooks') or {}).get('teacher_provenance') or {}
+    if check_mismatch_mode(hook.get('mismatch', 'error')) != 'error':
+        return
+    checkpoint = cfg.get('load_from')
+    if cfg.get('resume') and checkpoint is None:
+        checkpoint = find_latest_checkpoint(cfg.work_dir)
+    if checkpoint is None or not osp.isfile(checkpoint):
+        return  # the runner reports a checkpoint it cannot find
+    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    recorded = (loaded.get('meta') or {}).get(META_KEY)
+    if recorded is None:
+        return
+    specs = parse_teachers(model.get('teachers'),
+                           model.get('allow_random_teachers', False))
+    check_teacher_record(
+        recorded,
+        teacher_fingerprints({n: s.ckpt for n, s in specs.items()}),
+        'error', checkpoint)

@@ -1,6 +1,6 @@
 """Teacher fingerprints: hashed once, compared by content, required
-checkpoints (feed_mm/models/algorithms/teacher_provenance.py and the
-``ckpt`` rule of teacher_spec.py)."""
+checkpoints (feed_mm/engine/teacher_provenance.py and the ``ckpt`` rule of
+teacher_spec.py)."""
 import hashlib
 import logging
 import os
@@ -9,11 +9,12 @@ import shutil
 import pytest
 import torch
 
-from feed_mm.models.algorithms import teacher_provenance as provenance
-from feed_mm.models.algorithms.teacher_provenance import (
-    TeacherMismatchError, check_teacher_record, file_fingerprint,
-    file_sha256, teacher_fingerprints)
-from feed_mm.models.algorithms.teacher_spec import TeacherSpec
+from feed_mm.engine import TeacherProvenanceHook
+from feed_mm.engine import teacher_provenance as provenance
+from feed_mm.engine.teacher_provenance import (TeacherMismatchError,
+                                               check_teacher_record,
+                                               file_fingerprint, file_sha256,
+                                               teacher_fingerprints)
 from feed_mm.utils import FEEDConfigError
 from feed_mm.utils.checkpoint import http_cache_path
 from tests.test_models.feed_fixtures import (assert_config_error,
@@ -54,13 +55,12 @@ def test_the_model_records_its_teachers(teacher_file):
     algo = build_feed(teachers=dict(
         t0=dict(model=classifier(16), ckpt=teacher_file),
         t1=dict(model=classifier(4), ckpt=None)))
-    assert algo.teacher_fingerprints == dict(
+    assert teacher_fingerprints(algo.teacher_ckpts) == dict(
         t0=file_fingerprint(teacher_file), t1=None)
 
 
 @pytest.mark.parametrize('teachers', [
     dict(t0=dict(model=classifier(16))),
-    dict(t0=(classifier(16), )),
     [dict(model=classifier(16))],
 ])
 def test_a_teacher_without_ckpt_is_refused(teachers):
@@ -74,11 +74,12 @@ def test_random_teachers_only_with_the_option():
     assert_config_error('model.teachers.t0.ckpt', teachers=teachers,
                         allow_random_teachers=False)
     algo = build_feed(teachers=teachers, allow_random_teachers=True)
-    assert algo.teacher_fingerprints == dict(t0=None)
+    assert teacher_fingerprints(algo.teacher_ckpts) == dict(t0=None)
     assert_config_error('model.allow_random_teachers', teachers=teachers,
                         allow_random_teachers='yes')
-    assert_config_error('model.teacher_mismatch', teachers=teachers,
-                        teacher_mismatch='ignore')
+    with pytest.raises(FEEDConfigError,
+                       match='default_hooks.teacher_provenance.mismatch'):
+        TeacherProvenanceHook(mismatch='ignore')
 
 
 def _record(path):
@@ -96,7 +97,7 @@ def test_another_file_is_one_error_naming_both(tmp_path, teacher_file):
     assert error.key == 'model.teachers.t0.ckpt'
     for text in (teacher_file, other, recorded['t0']['sha256'],
                  configured['t0']['sha256'], 'epoch_2.pth',
-                 "model.teacher_mismatch='warn'"):
+                 "default_hooks.teacher_provenance.mismatch='warn'"):
         assert text in str(error), text
 
 
@@ -151,8 +152,7 @@ def hub_dir(tmp_path, monkeypatch):
 
 def test_a_url_teacher_not_downloaded_is_compared_by_its_address(hub_dir):
     url = 'https://example.org/teacher.pth'
-    recorded = teacher_fingerprints(
-        dict(t0=TeacherSpec(name='t0', model=None, ckpt=url)))
+    recorded = teacher_fingerprints(dict(t0=url))
     assert recorded == dict(t0=dict(path=url, size=None, sha256=None))
     assert check_teacher_record(recorded, recorded) == []
     other = dict(t0=dict(path=url + '?v=2', size=None, sha256=None))
@@ -163,7 +163,7 @@ def test_a_url_teacher_not_downloaded_is_compared_by_its_address(hub_dir):
 def test_a_downloaded_url_teacher_is_compared_by_content(hub_dir,
                                                         teacher_file):
     url = 'https://example.org/models/teacher.pth'
-    specs = dict(t0=TeacherSpec(name='t0', model=None, ckpt=url))
+    specs = dict(t0=url)
     cached = http_cache_path(url)
     assert cached == str(hub_dir / 'checkpoints' / 'teacher.pth')
     os.makedirs(os.path.dirname(cached))
