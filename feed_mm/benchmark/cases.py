@@ -18,7 +18,7 @@ import feed_mm  # noqa: F401 - torch shims and registries before any build
 from feed_mm.apis.analysis import recorded_feed_features
 from feed_mm.models.algorithms.teacher_forward import ModuleTap
 from feed_mm.models.algorithms.teacher_spec import build_model
-from feed_mm.models.distillers.validation import parse_feature_spec
+from feed_mm.models.distillers.validation import parse_feature
 from .setting import Setting, parse_variant
 
 # SGD as in the paper's CIFAR schedule; a small lr keeps random-label
@@ -72,14 +72,14 @@ def build_mmrazor_ft(setting: Setting, channels: Tuple[int, int]) -> nn.Module:
     """MMRazor's Factor Transfer student side: SingleTeacherDistill +
     ConfigurableDistiller + Translator + FTLoss on the same features and
     with FEED's beta; ``channels`` is ``(C_s, C_t)``."""
-    feature = parse_feature_spec(setting.distiller['student_feature'],
-                                 'student_feature')
-    teacher_feature = parse_feature_spec(setting.distiller['teacher_feature'],
-                                         'teacher_feature')
+    feature = parse_feature(setting.distiller['student_feature'],
+                            'student_feature')
+    teacher_feature = parse_feature(setting.distiller['teacher_feature'],
+                                    'teacher_feature')
 
-    def record(spec: Dict, from_student: bool, **extra) -> Dict:
+    def record(spec, from_student: bool, **extra) -> Dict:
         # FEED reads the last element of a tuple output by default.
-        data_idx = -1 if spec['data_idx'] is None else spec['data_idx']
+        data_idx = -1 if spec.data_idx is None else spec.data_idx
         return dict(recorder='feat', from_student=from_student,
                     data_idx=data_idx, **extra)
 
@@ -95,9 +95,9 @@ def build_mmrazor_ft(setting: Setting, channels: Tuple[int, int]) -> nn.Module:
             distiller=dict(
                 type='ConfigurableDistiller',
                 student_recorders=dict(feat=dict(
-                    type='ModuleOutputs', source=feature['source'])),
+                    type='ModuleOutputs', source=feature.source)),
                 teacher_recorders=dict(feat=dict(
-                    type='ModuleOutputs', source=teacher_feature['source'])),
+                    type='ModuleOutputs', source=teacher_feature.source)),
                 connectors=dict(translator=dict(
                     type='Translator', in_channel=channels[0],
                     out_channel=channels[1], use_bn=False)),

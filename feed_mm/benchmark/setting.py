@@ -6,7 +6,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from feed_mm.models.distillers.validation import parse_feature_spec
+from feed_mm.models.distillers.validation import parse_feature
 
 RECIPE = 'configs/feed/_base_/feed_recipe.py'
 
@@ -185,8 +185,8 @@ class Setting:
     @property
     def teacher_source(self) -> str:
         """The module whose output FEED reads from every teacher."""
-        return parse_feature_spec(self.distiller['teacher_feature'],
-                                  'teacher_feature')['source']
+        return parse_feature(self.distiller['teacher_feature'],
+                             'teacher_feature').source
 
 
 def read_model(path: str, flag: str) -> Dict:

@@ -20,10 +20,10 @@ from mmengine.logging import print_log
 from mmengine.runner import find_latest_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from feed_mm.models.algorithms.teacher_spec import (parse_teachers,
-                                                    resolve_checkpoint)
+from feed_mm.models.algorithms.teacher_spec import parse_teachers
 from feed_mm.utils import FEEDConfigError
 from feed_mm.utils.checkpoint import http_cache_path
+from feed_mm.utils.weights import resolve_checkpoint
 
 #: The checkpoint ``meta`` key of the teachers' fingerprints.
 META_KEY = 'feed_teachers'

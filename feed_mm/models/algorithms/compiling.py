@@ -20,7 +20,7 @@ compiles again.
 """
 from collections import Counter
 from functools import partial
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -104,41 +104,6 @@ def compile_forward(module: nn.Module, options: Dict[str, Any],
                                     module))
 
 
-def compile_models(models: Dict[str, Optional[Sequence[str]]],
-                   owners: Dict[str, nn.Module],
-                   options: Dict[str, Any]) -> Dict[str, List[str]]:
-    """Compile the units of several models.
-
-    Args:
-        models (dict): ``name ->`` recorded module paths of that model, or
-            None to leave it eager.
-        owners (dict): ``name ->`` the model.
-        options (dict): ``torch.compile`` arguments.
-
-    Returns:
-        dict: ``name ->`` its compiled unit paths.
-    """
-    compiled: Dict[str, List[str]] = {}
-    code_objects: Counter = Counter()
-    for name, recorded in models.items():
-        if recorded is None:
-            continue
-        model = owners[name]
-        compiled[name] = compile_units(model, recorded)
-        for path in compiled[name]:
-            module = model.get_submodule(path)
-            code_objects[type(module).forward.__code__] += 1
-            compile_forward(module, options)
-    # Dynamo counts the graphs of a code object together: teachers and
-    # student of one class share it. Raise the global limit so that their
-    # warm-up graphs fit instead of falling back to eager.
-    if code_objects:
-        needed = GRAPHS_PER_MODULE * max(code_objects.values())
-        config = torch._dynamo.config
-        config.recompile_limit = max(config.recompile_limit, needed)
-    return compiled
-
-
 def compile_feed(algorithm: nn.Module,
                  options: Optional[Dict[str, Any]]) -> Dict[str, List[str]]:
     """Compile a FEEDDistill's student and teachers' units and its
@@ -154,13 +119,29 @@ def compile_feed(algorithm: nn.Module,
     if options is None:
         return {}
     distiller = algorithm.distiller
-    recorded = {'student': module_sources(distiller.student_recorders)}
-    owners = {'student': algorithm.student}
+    models = {'student': (algorithm.student,
+                          module_sources(distiller.student_recorders))}
     for name, teacher in algorithm.teachers.items():
         tap = algorithm._taps[name]
-        recorded[name] = None if tap is None else tap.module_names
-        owners[name] = teacher
-    units = compile_models(recorded, owners, options)
+        if tap is not None:
+            models[name] = (teacher, tap.module_names)
+    compiled: Dict[str, List[str]] = {}
+    code_objects: Counter = Counter()
+    for name, (model, recorded) in models.items():
+        if recorded is None:
+            continue
+        compiled[name] = compile_units(model, recorded)
+        for path in compiled[name]:
+            module = model.get_submodule(path)
+            code_objects[type(module).forward.__code__] += 1
+            compile_forward(module, options)
+    # Dynamo counts the graphs of a code object together: teachers and
+    # student of one class share it. Raise the global limit so that their
+    # warm-up graphs fit instead of falling back to eager.
+    config = torch._dynamo.config
+    config.recompile_limit = max(
+        config.recompile_limit,
+        GRAPHS_PER_MODULE * max(code_objects.values(), default=0))
     compile_forward(distiller, options, 'translate')
-    units['distiller'] = ['translate']
-    return units
+    compiled['distiller'] = ['translate']
+    return compiled

@@ -4,7 +4,7 @@ the teachers, the dry run that sizes the translators, the training step
 frozen teachers run in ``teacher_forward.py``, the recorders, translators
 and losses in :class:`~feed_mm.models.distillers.FEEDDistiller`."""
 from functools import partial
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -17,27 +17,26 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from feed_mm.models.distillers import FEEDDistiller
 from feed_mm.models.distillers.feed_distiller import module_sources
 from feed_mm.models.distillers.validation import (build_part,
-                                                  check_distill_losses)
+                                                  check_extra_losses)
 from feed_mm.utils import FEEDConfigError
 from .compiling import compile_feed, parse_compile
 from .teacher_forward import (ModuleTap, forward_teacher, guard_dry_run,
                               parse_autocast, resolve_autocast)
-from .teacher_spec import ModelSpec, build_model, build_teacher, parse_teachers
+from .teacher_spec import (ModelSpec, TeacherSpec, build_model, build_teacher,
+                           parse_teachers)
 
 
 @MODELS.register_module()
 class FEEDDistill(BaseAlgorithm):
     """FEED: feature-level ensemble knowledge distillation from N frozen
-    teachers (Park & Kwak), as an MMRazor algorithm.
-
-    The student (``architecture``) is trained with its own task loss plus,
-    for every teacher, the FEED loss between the teacher's feature map and
-    the student's map passed through that teacher's translator
-    (:class:`FEEDDistiller`). Teachers are frozen: no gradients, eval mode
-    (norm layers too unless ``teacher_norm_eval=False``), a forward under
-    ``torch.no_grad`` that stops after the deepest module a loss reads.
-    Checkpoints hold the student and the translators; teachers are rebuilt
-    from their own checkpoints (``teacher_ckpts``).
+    teachers (Park & Kwak), as an MMRazor algorithm: the student's task loss
+    plus, per teacher, the FEED loss between the teacher's map and the
+    student's map through that teacher's translator (:class:`FEEDDistiller`).
+    Teachers are frozen: no gradients, eval mode (norm layers too unless
+    ``teacher_norm_eval=False``), a forward without autograd that stops
+    after the deepest module a loss reads. Checkpoints hold the student and
+    the translators; teachers come from their own checkpoints
+    (``teacher_ckpts``).
 
     Args:
         architecture (dict | BaseModel | str): The student: a model dict,
@@ -129,9 +128,8 @@ class FEEDDistill(BaseAlgorithm):
             for sources in [module_sources(
                 self.distiller.teacher_recorders[name])]}
 
-        # 2. The dry run measures the maps that size the translators.
-        student_shape, teacher_shapes = self._dry_run(input_shape)
-        self.distiller.build_feed(student_shape, teacher_shapes, specs)
+        # 2. A dry run records the maps that size the translators.
+        self._dry_run(input_shape, specs)
 
         self._register_state_dict_hook(self._drop_teacher_state)
         self._register_load_state_dict_pre_hook(self._fill_teacher_state)
@@ -141,7 +139,9 @@ class FEEDDistill(BaseAlgorithm):
         ] + [f'teachers.{name}' for name, _ in self.teachers.named_buffers()]
         if channels_last:
             self.to(memory_format=torch.channels_last)
-        self._compiled_units = compile_feed(self, parse_compile(compile))
+        # ``'student'``, compiled teachers and ``'distiller'`` -> the
+        # units whose compiled versions run (empty when eager).
+        self.compiled_units = compile_feed(self, parse_compile(compile))
         self.train()
 
     # ------------------------------------------------------------------
@@ -177,8 +177,8 @@ class FEEDDistill(BaseAlgorithm):
         for name, teacher in self.teachers.items():
             forward_teacher(teacher, inputs, data_samples,
                             self.distiller.teacher_recorders[name],
-                            self._taps[name], dtype,
-                            guard and partial(guard, owner=f'teacher {name!r}'))
+                            self._taps[name], dtype, guard and partial(
+                                guard, owner=f'teacher {name!r}'))
 
     # ------------------------------------------------------------------
     def _build_distiller(self, cfg: Union[Dict, nn.Module]) -> FEEDDistiller:
@@ -197,11 +197,10 @@ class FEEDDistill(BaseAlgorithm):
                 f'{type(distiller).__name__}')
         return distiller
 
-    def _dry_run(self, input_shape: Sequence[int]
-                 ) -> Tuple[torch.Size, Dict[str, torch.Size]]:
-        """Run student and teachers once on a dummy batch to read the
-        shapes of their FEED maps, and check the extra distill losses on
-        its records."""
+    def _dry_run(self, input_shape: Sequence[int],
+                 specs: Mapping[str, TeacherSpec]) -> None:
+        """Run student and teachers once on a dummy batch; on their records,
+        build the translators and losses and check the extra losses."""
         if (not isinstance(input_shape, (list, tuple)) or
                 not all(isinstance(v, int) and v > 0 for v in input_shape)):
             raise FEEDConfigError(
@@ -217,27 +216,16 @@ class FEEDDistill(BaseAlgorithm):
                     guard_dry_run(lambda: self.student(dummy, mode='tensor'),
                                   'the student')
                 self.run_teachers(dummy, None, guard=guard_dry_run)
-                student_shape = self.distiller.student_map().shape
-                teacher_shapes = {name: self.distiller.teacher_map(name).shape
-                                  for name in self.teachers}
-                check_distill_losses(self.distiller)
+                self.distiller.build_feed(specs)
+                check_extra_losses(self.distiller, list(self.teachers))
         finally:
             self.distiller.clear_records()
             self.train(was_training)
-        return student_shape, teacher_shapes
 
     @property
     def student(self) -> nn.Module:
         """Alias of ``architecture``."""
         return self.architecture
-
-    @property
-    def compiled_units(self) -> Dict[str, List[str]]:
-        """Under ``compile``: ``'student'``, each compiled teacher's name and
-        ``'distiller'`` -> the paths (methods for the distiller) whose
-        compiled versions run; empty when eager."""
-        return {name: list(units)
-                for name, units in self._compiled_units.items()}
 
     def train(self, mode: bool = True) -> 'FEEDDistill':
         """Set the student's mode; teachers stay in eval mode (their norm

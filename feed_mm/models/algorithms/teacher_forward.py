@@ -1,7 +1,8 @@
 """How FEED runs its frozen teachers: without autograd, stopped once the
 modules its losses read have run, optionally under autocast."""
+from contextlib import nullcontext
 from functools import lru_cache, partial
-from typing import Any, Callable, Dict, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -128,25 +129,14 @@ def forward_teacher(teacher: nn.Module,
     gradients: ``mode='tensor'`` when a ``tap`` stops it (or under the dry
     run's ``guard``), else the full ``loss`` forward that method recorders
     may need. Under ``dtype`` (autocast) the records are cast back to the
-    inputs' dtype, so that every loss sees full-precision maps.
-    """
-    with recorders, torch.no_grad(), teacher_autocast(dtype, inputs.device):
-        if tap is not None or guard is not None:
-
-            def forward():
-                return teacher(inputs, mode='tensor')
-        else:
-
-            def forward():
-                return teacher(inputs, data_samples, mode='loss')
-
-        if guard is not None:
-            forward = partial(guard, forward)
-        if tap is not None:
-            with tap:
-                forward()
-        else:
-            forward()
+    inputs' dtype, so that every loss sees full-precision maps."""
+    if tap is not None or guard is not None:
+        forward = partial(teacher, inputs, mode='tensor')
+    else:
+        forward = partial(teacher, inputs, data_samples, mode='loss')
+    with recorders, torch.no_grad(), teacher_autocast(
+            dtype, inputs.device), tap or nullcontext():
+        guard(forward) if guard is not None else forward()
     if dtype is not None:
         for recorder in recorders.recorders.values():
             recorder.data_buffer[:] = cast_floats(recorder.data_buffer,

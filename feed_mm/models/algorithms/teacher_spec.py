@@ -1,7 +1,6 @@
 """FEED's teachers as configured (:class:`TeacherSpec`, plain data), and
 the building of each teacher and student: model, checkpoint, freezing."""
 import copy
-import os.path as osp
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -10,10 +9,10 @@ from typing import Any, Dict, Mapping, Optional, Union
 import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
-from mmengine.runner.checkpoint import CheckpointLoader
 from mmrazor.registry import MODELS
 
 from feed_mm.utils import FEEDConfigError
+from feed_mm.utils.weights import load_weights
 
 TEACHER_OPTION_KEYS = ('model', 'ckpt', 'feature', 'loss_weight', 'translator',
                        'feed_loss')
@@ -52,7 +51,8 @@ def parse_teachers(teachers: Any, allow_random: bool = False
     teacher without a ``ckpt`` key is refused either way."""
     key = 'model.teachers'
     if isinstance(teachers, (list, tuple)):
-        teachers = OrderedDict((f't{i}', spec) for i, spec in enumerate(teachers))
+        teachers = OrderedDict(
+            (f't{i}', spec) for i, spec in enumerate(teachers))
     if not isinstance(teachers, Mapping):
         raise FEEDConfigError(
             key, 'must be a dict of teacher name -> dict(model=..., '
@@ -100,7 +100,8 @@ def build_teacher(spec: TeacherSpec) -> BaseModel:
         if hasattr(module, 'inplace'):
             module.inplace = False
     if spec.ckpt is not None:
-        load_teacher_weights(teacher, spec.ckpt, spec.name)
+        load_weights(teacher, spec.ckpt, f'{spec.key}.ckpt',
+                     f'teacher {spec.name!r}')
     else:
         print_log(
             f'Teacher {spec.name!r} has no checkpoint: it keeps its '
@@ -156,81 +157,3 @@ def build_model(spec: ModelSpec, key: str) -> BaseModel:
             key, 'expected an MMEngine BaseModel (e.g. an mmpretrain '
             f'ImageClassifier), got {type(model).__name__}')
     return model
-
-
-def load_teacher_weights(teacher: nn.Module, ckpt: str, name: str) -> None:
-    """Load a teacher checkpoint strictly, through MMEngine's checkpoint
-    loader (and so feed_mm's safe unpickling)."""
-    key = f'model.teachers.{name}.ckpt'
-    if not isinstance(ckpt, str):
-        raise FEEDConfigError(key, f'must be a path string, got {ckpt!r}')
-    ckpt = resolve_checkpoint(ckpt, key, f'teacher {name!r}')
-    checkpoint = CheckpointLoader.load_checkpoint(ckpt, map_location='cpu')
-    state = extract_model_state(checkpoint, teacher)
-    own = teacher.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    mismatched = sorted(
-        k for k in set(own) & set(state)
-        if hasattr(state[k], 'shape') and state[k].shape != own[k].shape)
-    if missing or unexpected or mismatched:
-        parts = []
-        for label, keys in (('missing keys', missing),
-                            ('unexpected keys', unexpected)):
-            if keys:
-                parts.append(f'{len(keys)} {label} ({", ".join(keys[:4])}'
-                             f'{", ..." if len(keys) > 4 else ""})')
-        for k in mismatched[:4]:
-            parts.append(f'shape of {k}: checkpoint '
-                         f'{tuple(state[k].shape)} vs model '
-                         f'{tuple(own[k].shape)}')
-        raise FEEDConfigError(
-            key, f'checkpoint {ckpt} does not match the model of teacher '
-            f'{name!r}: ' + '; '.join(parts))
-    teacher.load_state_dict(state, strict=True)
-
-
-def resolve_checkpoint(path: str, key: str, owner: str) -> str:
-    """A checkpoint file, or a work dir whose ``last_checkpoint`` names one
-    (what MMEngine's CheckpointHook writes), so configs can point at a
-    teacher's work dir whatever its schedule length."""
-    if '://' in path or osp.isfile(path):
-        return path
-    if osp.isdir(path):
-        pointer = osp.join(path, 'last_checkpoint')
-        if not osp.isfile(pointer):
-            raise FEEDConfigError(
-                key, f'{path} is a directory without a last_checkpoint file: '
-                f'no trained checkpoint of {owner} there (train it first)')
-        with open(pointer) as f:
-            target = f.read().strip()
-        if not osp.isabs(target) and not osp.isfile(target):
-            target = osp.join(path, osp.basename(target))
-        if not osp.isfile(target):
-            raise FEEDConfigError(
-                key, f'{pointer} names {target}, which does not exist')
-        return target
-    raise FEEDConfigError(key, f'checkpoint file of {owner} not found: {path}')
-
-
-def extract_model_state(checkpoint: Any, model: nn.Module) -> Dict:
-    """The weights of ``model`` in an mmengine/mmpretrain/FEED checkpoint.
-
-    A FEED or MMRazor distillation checkpoint stores the student under
-    ``architecture.``; a DDP-saved one under ``module.``. Both are unwrapped
-    so that a trained student (e.g. an earlier sFEED generation) can be a
-    teacher.
-    """
-    state = checkpoint.get('state_dict', checkpoint) if isinstance(
-        checkpoint, Mapping) else checkpoint
-    if not isinstance(state, Mapping):
-        return {}
-    own_keys = set(model.state_dict())
-    # The DDP wrapper's prefix comes off first, so that a DDP-saved
-    # distillation checkpoint ('module.architecture.') unwraps too.
-    for prefix in ('module.', 'architecture.'):
-        if own_keys.isdisjoint(state) and any(
-                k.startswith(prefix) for k in state):
-            state = OrderedDict((k[len(prefix):], v) for k, v in state.items()
-                                if k.startswith(prefix))
-    return dict(state)

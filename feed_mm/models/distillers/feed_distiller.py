@@ -13,7 +13,6 @@ from mmrazor.registry import MODELS
 from feed_mm.utils import FEEDConfigError, loss_weight_value
 from .validation import (FEED_LOSS_PREFIX, FEED_RECORDER, FeatureLocation,
                          as_dict, attach_recorders, build_part,
-                         check_feed_pair, check_loss_forward_mappings,
                          check_recorder_cfgs, check_teacher_names,
                          parse_feature, select_feature)
 
@@ -25,32 +24,23 @@ if TYPE_CHECKING:  # the algorithm's type; only its options are read here
 class FEEDDistiller(BaseDistiller):
     """Distiller of FEED: per teacher ``name`` a translator
     ``translators[name]`` of the student's FEED map and a FEED loss term
-    logged as ``loss_feed_{name}``, combined as in the paper,
-    ``beta * sum_n w_n * L_n`` (beta is the FEED loss's ``loss_weight``,
-    ``w_n`` a teacher's ``loss_weight``, 1 by default; a teacher with
-    ``loss_weight=0`` gets no translator and no term, for teachers that only
-    other losses read), or averaged over teachers
-    (``teacher_reduction='mean'``).
-
+    ``loss_feed_{name}``, combined as in the paper, ``beta * sum_n w_n *
+    L_n`` (beta: the FEED loss's ``loss_weight``; ``w_n``: the teacher's
+    ``loss_weight``, 1 by default, 0 for a teacher only other losses read:
+    no translator, no term), or averaged (``teacher_reduction='mean'``).
     :class:`FEEDDistill` builds it in two phases: :meth:`build_recorders`
-    once the models exist (the FEED map of the student and of each teacher),
-    then, after a dry run has measured those maps, :meth:`build_feed` (the
-    translators' channels are the dry run's).
+    once the models exist, :meth:`build_feed` once a dry run has measured
+    the maps.
 
     Other MMRazor losses live beside FEED, as in MMRazor's
     ``ConfigurableDistiller``; a record read from a teacher names it with
-    ``from_teacher`` (optional with one teacher)::
-
-        student_recorders=dict(
-            logits=dict(type='ModuleOutputs', source='head.fc')),
-        teacher_recorders=dict(
-            t0=dict(logits=dict(type='ModuleOutputs', source='head.fc'))),
-        distill_losses=dict(
-            loss_kd=dict(type='KLDivergence', tau=4, loss_weight=1)),
-        loss_forward_mappings=dict(loss_kd=dict(
-            preds_S=dict(recorder='logits', from_student=True),
-            preds_T=dict(recorder='logits', from_student=False,
-                         from_teacher='t0')))
+    ``from_teacher`` (optional with one teacher), e.g. logit KD:
+    ``student_recorders=dict(logits=dict(type='ModuleOutputs',
+    source='head.fc'))``, ``teacher_recorders=dict(t0=dict(logits=...))``,
+    ``distill_losses=dict(loss_kd=dict(type='KLDivergence', tau=4))``,
+    ``loss_forward_mappings=dict(loss_kd=dict(preds_S=dict(recorder=
+    'logits', from_student=True), preds_T=dict(recorder='logits',
+    from_student=False, from_teacher='t0')))``.
 
     Args:
         student_feature (str | dict): The student's FEED map, shared by all
@@ -176,7 +166,7 @@ class FEEDDistiller(BaseDistiller):
                         specs: Mapping[str, 'TeacherSpec']) -> None:
         """Attach the FEED recorder and the extra recorders to the student
         and each teacher (a teacher's ``feature`` overrides
-        ``teacher_feature``), and check ``loss_forward_mappings``."""
+        ``teacher_feature``)."""
         check_teacher_names(list(self._teacher_recorder_cfgs), list(teachers))
         self.student_recorders = attach_recorders(
             student, 'the student', self.student_location,
@@ -190,53 +180,60 @@ class FEEDDistiller(BaseDistiller):
                 teacher, f'teacher {name!r}', location,
                 self._teacher_recorder_cfgs.get(name, {}),
                 f'model.distiller.teacher_recorders.{name}')
-        check_loss_forward_mappings(self, list(teachers))
 
-    # Building, phase 2, after the dry run: translators and FEED losses.
-    def build_feed(self, student_shape: torch.Size,
-                   teacher_shapes: Mapping[str, torch.Size],
-                   specs: Mapping[str, 'TeacherSpec']) -> None:
+    # Building, phase 2, on the dry run's records: translators and losses.
+    def build_feed(self, specs: Mapping[str, 'TeacherSpec']) -> None:
         """One translator ``C_s -> C_t`` and one FEED loss per teacher with
-        a non-zero ``loss_weight``, sized by the dry run's maps, with the
-        teacher's ``translator`` / ``feed_loss`` overrides."""
-        if len(student_shape) != 4:
+        a non-zero ``loss_weight``, sized by the maps the dry run recorded
+        (and checked on them), with the teacher's ``translator`` /
+        ``feed_loss`` overrides."""
+        student_map = self.student_map()
+        if student_map.dim() != 4:
             raise FEEDConfigError(
                 self.student_location.key, 'FEED translates 4-D feature '
                 f'maps (N, C, H, W); the student feature '
                 f'{self.student_location.source!r} has shape '
-                f'{tuple(student_shape)}')
-        for name, t_shape in teacher_shapes.items():
-            spec = specs[name]
+                f'{tuple(student_map.shape)}')
+        for name, spec in specs.items():
             weight = loss_weight_value(spec.loss_weight,
                                        f'{spec.key}.loss_weight')
             if weight == 0:
                 continue
-            location = self.teacher_locations[name]
-            if len(t_shape) != 4:
+            location, teacher_map = (self.teacher_locations[name],
+                                     self.teacher_map(name))
+            if teacher_map.dim() != 4:
                 raise FEEDConfigError(
                     location.key, f'FEED needs a 4-D feature map of teacher '
                     f'{name!r}; {location.source!r} has shape '
-                    f'{tuple(t_shape)}')
+                    f'{tuple(teacher_map.shape)}')
             translator_key = _option_key(spec, 'translator')
             cfg = _merged(self.translator_cfg, spec, 'translator')
             for arg, inferred, what in (
-                    ('in_channels', student_shape[1], 'the student feature'),
-                    ('out_channels', t_shape[1],
+                    ('in_channels', student_map.shape[1],
+                     'the student feature'),
+                    ('out_channels', teacher_map.shape[1],
                      f'the feature of teacher {name!r}')):
-                if cfg.setdefault(arg, int(inferred)) != inferred:
+                if cfg.setdefault(arg, inferred) != inferred:
                     raise FEEDConfigError(
                         translator_key(arg), f'is {cfg[arg]} but {what} has '
                         f'{inferred} channels')
-            self.translators[name] = build_part(cfg, translator_key(None),
-                                                translator_key)
+            translator = build_part(cfg, translator_key(None), translator_key)
             loss_key = _option_key(spec, 'feed_loss')
-            self.feed_losses[name] = build_part(
-                _merged(self.feed_loss_cfg, spec, 'feed_loss'),
-                loss_key(None), loss_key)
-            check_feed_pair(self.translators[name], self.feed_losses[name],
-                            name, student_shape, t_shape, loss_key)
+            loss = build_part(_merged(self.feed_loss_cfg, spec, 'feed_loss'),
+                              loss_key(None), loss_key)
+            # Maps the loss cannot compare (spatial sizes under
+            # spatial_mismatch='error') fail now, not at the first step; in
+            # eval mode the dummy batch does not move norm statistics.
+            try:
+                loss(translator.eval()(student_map), teacher_map, name)
+            except FEEDConfigError as err:
+                arg = err.key.partition('.')[2]
+                raise FEEDConfigError(
+                    loss_key(arg) if arg else f'{spec.key}.translator',
+                    err.message) from err
+            self.translators[name], self.feed_losses[name] = translator, loss
             self.feed_weights[name] = weight / (
-                len(teacher_shapes) if self.teacher_reduction == 'mean' else 1)
+                len(specs) if self.teacher_reduction == 'mean' else 1)
 
     # ------------------------------------------------------------------
     # Records.

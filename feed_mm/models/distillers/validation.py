@@ -194,39 +194,14 @@ def build_part(cfg: Any, key: str,
         raise FEEDConfigError(key, f'cannot build {cfg!r}: {err}') from err
 
 
-def check_feed_pair(translator: nn.Module, loss: nn.Module, name: str,
-                    student_shape: torch.Size, teacher_shape: torch.Size,
-                    loss_key: Callable[[Optional[str]], str]) -> None:
-    """Translate a dummy student map and align it with the teacher's, so
-    that maps the FEED loss cannot compare fail at build time."""
-    if not hasattr(loss, 'align'):
-        return
-    was_training = translator.training
-    translator.eval()  # the dummy batch must not move norm statistics
-    try:
-        with torch.no_grad():
-            translated = translator(torch.zeros(student_shape))
-    finally:
-        translator.train(was_training)
-    try:
-        loss.align(translated, torch.zeros(teacher_shape), name)
-    except FEEDConfigError as err:
-        owner, _, arg = err.key.partition('.')
-        raise FEEDConfigError(
-            loss_key(arg) if arg else f'model.teachers.{name}.translator',
-            err.message) from err
-
-
-def record_owner(record: Mapping) -> str:
-    if record['from_student']:
-        return 'student'
-    teacher = record.get('from_teacher')
-    return 'teacher' if teacher is None else f'teacher {teacher!r}'
-
-
-def check_loss_forward_mappings(distiller: Any, teachers: List[str]) -> None:
-    """Every extra loss has a mapping of its forward's arguments to records
-    of known recorders and connectors, and every mapping a loss."""
+def check_extra_losses(distiller: Any, teachers: List[str]) -> None:
+    """After the dry run: every extra loss has a mapping of its forward's
+    arguments to records of known recorders and connectors, and computes on
+    the dry run's records, so that a bad mapping, an index out of range or
+    a loss that fails on its records (teacher logits of another number of
+    classes) fails at build time. A loss whose records the dry run did not
+    fill (method or function recorders of a ``loss`` forward) is left to
+    training."""
     key = 'model.distiller.loss_forward_mappings'
     losses = distiller.distill_losses
     for name in sorted(set(losses) - set(distiller.loss_forward_mappings)):
@@ -245,12 +220,25 @@ def check_loss_forward_mappings(distiller: Any, teachers: List[str]) -> None:
         params = signature(losses[loss_name].forward).parameters
         any_kwarg = any(p.kind is Parameter.VAR_KEYWORD
                         for p in params.values())
+        kwargs: Optional[Dict[str, Any]] = {}
+        described = []
         for arg, record in mappings.items():
             if arg not in params and not any_kwarg:
                 raise FEEDConfigError(
                     f'{loss_key}.{arg}', f'{loss_type}.forward has no '
                     f'argument {arg!r} (arguments: {", ".join(params)})')
-            check_record(distiller, record, f'{loss_key}.{arg}', teachers)
+            data = read_record(distiller, record, f'{loss_key}.{arg}',
+                               teachers)
+            if data is None or kwargs is None:
+                kwargs = None
+                continue
+            kwargs[arg] = data
+            shape = (tuple(data.shape) if isinstance(data, torch.Tensor) else
+                     type(data).__name__)
+            who = ('student' if record['from_student'] else 'teacher ' +
+                   repr(distiller.resolve_teacher(record.get('from_teacher'))))
+            described.append(f'{arg} = {who} record {record["recorder"]!r} '
+                             f'of shape {shape}')
         for arg, param in params.items():
             if param.default is Parameter.empty and param.kind in (
                     Parameter.POSITIONAL_OR_KEYWORD,
@@ -258,12 +246,23 @@ def check_loss_forward_mappings(distiller: Any, teachers: List[str]) -> None:
                 raise FEEDConfigError(
                     f'{loss_key}.{arg}', 'required argument of '
                     f'{loss_type}.forward has no mapping')
+        if kwargs is None:
+            continue
+        try:
+            with torch.no_grad():
+                losses[loss_name](**kwargs)
+        except CALL_ERRORS as err:
+            raise FEEDConfigError(
+                f'model.distiller.distill_losses.{loss_name}',
+                'fails on the records of the dry run ('
+                f'{"; ".join(described)}): {err}') from err
 
 
-def check_record(distiller: Any, record: Any, key: str,
-                 teachers: List[str]) -> None:
-    """A record names known keys, a recorder of its model and a known
-    connector."""
+def read_record(distiller: Any, record: Any, key: str,
+                teachers: List[str]) -> Any:
+    """What a record of ``loss_forward_mappings`` reads from the dry run
+    (None when its recorder recorded nothing), once its keys, model,
+    recorder, connector and indices are checked."""
     if not isinstance(record, Mapping):
         raise FEEDConfigError(key, f'a record is a dict, got {record!r}')
     for name in sorted(set(record) - set(RECORD_KEYS)):
@@ -296,69 +295,28 @@ def check_record(distiller: Any, record: Any, key: str,
                 f'{", ".join(teachers)}).' + suggest(teacher, teachers))
         manager = distiller.teacher_recorders[teacher]
         owner = f'teacher_recorders.{teacher}'
-    if record['recorder'] not in manager.recorders:
+    name = record['recorder']
+    if name not in manager.recorders:
         known = [n for n in manager.recorders if n != FEED_RECORDER]
         raise FEEDConfigError(
-            f'{key}.recorder', f'{record["recorder"]!r} is not in '
-            f'{owner} (recorders: {", ".join(known) or "none"}).' +
-            suggest(record['recorder'], known))
+            f'{key}.recorder', f'{name!r} is not in {owner} (recorders: '
+            f'{", ".join(known) or "none"}).' + suggest(name, known))
     connector = record.get('connector')
     if connector is not None and connector not in distiller.connectors:
         raise FEEDConfigError(
             f'{key}.connector', f'{connector!r} is not in connectors.' +
             suggest(connector, list(distiller.connectors)))
-
-
-def check_distill_losses(distiller: Any) -> None:
-    """Compute every extra loss once on the records of the dry run, so that
-    a record a mapping cannot read (``record_idx`` / ``data_idx`` out of
-    range) or a loss that fails on its records (teacher logits of another
-    number of classes) fails at build time. A loss whose records the dry run
-    did not fill (method or function recorders of a ``loss`` forward) is
-    left to training."""
-    key = 'model.distiller.loss_forward_mappings'
-    for loss_name, mappings in distiller.loss_forward_mappings.items():
-        kwargs, described = {}, []
-        for arg, record in mappings.items():
-            data = _dry_run_record(distiller, record,
-                                   f'{key}.{loss_name}.{arg}')
-            if data is None:
-                break
-            kwargs[arg] = data
-            shape = (tuple(data.shape) if isinstance(data, torch.Tensor) else
-                     type(data).__name__)
-            described.append(f'{arg} = {record_owner(record)} record '
-                             f'{record["recorder"]!r} of shape {shape}')
-        else:
-            try:
-                with torch.no_grad():
-                    distiller.distill_losses[loss_name](**kwargs)
-            except CALL_ERRORS as err:
-                raise FEEDConfigError(
-                    f'model.distiller.distill_losses.{loss_name}',
-                    'fails on the records of the dry run ('
-                    f'{"; ".join(described)}): {err}') from err
-
-
-def _dry_run_record(distiller: Any, record: Mapping, key: str) -> Any:
-    """What ``record`` reads from the dry run, or None when its recorder
-    recorded nothing."""
-    owner = record_owner(record)
-    manager = (distiller.student_recorders if record['from_student'] else
-               distiller.teacher_recorders[distiller.resolve_teacher(
-                   record.get('from_teacher'))])
-    name = record['recorder']
     buffer = manager.get_recorder(name).data_buffer
     if not buffer:
         return None
-    record_idx = record.get('record_idx', 0)
-    if isinstance(record_idx, bool) or not isinstance(record_idx, int) \
-            or not -len(buffer) <= record_idx < len(buffer):
+    owner = 'student' if record['from_student'] else f'teacher {teacher!r}'
+    index = record.get('record_idx', 0)
+    if isinstance(index, bool) or not isinstance(index, int) \
+            or not -len(buffer) <= index < len(buffer):
         raise FEEDConfigError(
-            f'{key}.record_idx', f'is {record_idx!r}, but the {owner} '
-            f'records {name!r} {len(buffer)} time(s) per forward')
-    data = buffer[record_idx]
-    data_idx = record.get('data_idx')
+            f'{key}.record_idx', f'is {index!r}, but the {owner} records '
+            f'{name!r} {len(buffer)} time(s) per forward')
+    data, data_idx = buffer[index], record.get('data_idx')
     if data_idx is not None and not isinstance(data, (tuple, list)):
         raise FEEDConfigError(
             f'{key}.data_idx', f'is {data_idx!r}, but the {owner} record '

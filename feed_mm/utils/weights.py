@@ -1,0 +1,90 @@
+"""Model weights from a checkpoint file, a training work dir or a URL:
+found, unwrapped from distillation and DDP checkpoints, and loaded
+strictly with errors that name the config key."""
+import os.path as osp
+from collections import OrderedDict
+from typing import Any, Dict, Mapping
+
+import torch.nn as nn
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from .errors import FEEDConfigError
+
+
+def load_weights(model: nn.Module, ckpt: str, key: str, owner: str) -> None:
+    """Load ``model``'s weights strictly from a checkpoint file, work dir or
+    URL, through MMEngine's checkpoint loader (and so feed_mm's safe
+    unpickling); a mismatch names ``key`` (the config key of ``ckpt``),
+    ``owner`` and the first differing keys and shapes."""
+    if not isinstance(ckpt, str):
+        raise FEEDConfigError(key, f'must be a path string, got {ckpt!r}')
+    ckpt = resolve_checkpoint(ckpt, key, owner)
+    checkpoint = CheckpointLoader.load_checkpoint(ckpt, map_location='cpu')
+    state = extract_model_state(checkpoint, model)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    mismatched = sorted(
+        k for k in set(own) & set(state)
+        if hasattr(state[k], 'shape') and state[k].shape != own[k].shape)
+    if missing or unexpected or mismatched:
+        parts = []
+        for label, keys in (('missing keys', missing),
+                            ('unexpected keys', unexpected)):
+            if keys:
+                parts.append(f'{len(keys)} {label} ({", ".join(keys[:4])}'
+                             f'{", ..." if len(keys) > 4 else ""})')
+        for k in mismatched[:4]:
+            parts.append(f'shape of {k}: checkpoint '
+                         f'{tuple(state[k].shape)} vs model '
+                         f'{tuple(own[k].shape)}')
+        raise FEEDConfigError(
+            key, f'checkpoint {ckpt} does not match the model of {owner}: '
+            + '; '.join(parts))
+    model.load_state_dict(state, strict=True)
+
+
+def resolve_checkpoint(path: str, key: str, owner: str) -> str:
+    """A checkpoint file, or a work dir whose ``last_checkpoint`` names one
+    (what MMEngine's CheckpointHook writes), so configs can point at a
+    teacher's work dir whatever its schedule length."""
+    if '://' in path or osp.isfile(path):
+        return path
+    if osp.isdir(path):
+        pointer = osp.join(path, 'last_checkpoint')
+        if not osp.isfile(pointer):
+            raise FEEDConfigError(
+                key, f'{path} is a directory without a last_checkpoint file: '
+                f'no trained checkpoint of {owner} there (train it first)')
+        with open(pointer) as f:
+            target = f.read().strip()
+        if not osp.isabs(target) and not osp.isfile(target):
+            target = osp.join(path, osp.basename(target))
+        if not osp.isfile(target):
+            raise FEEDConfigError(
+                key, f'{pointer} names {target}, which does not exist')
+        return target
+    raise FEEDConfigError(key, f'checkpoint file of {owner} not found: {path}')
+
+
+def extract_model_state(checkpoint: Any, model: nn.Module) -> Dict:
+    """The weights of ``model`` in an mmengine/mmpretrain/FEED checkpoint.
+
+    A FEED or MMRazor distillation checkpoint stores the student under
+    ``architecture.``; a DDP-saved one under ``module.``. Both are unwrapped
+    so that a trained student (e.g. an earlier sFEED generation) can be a
+    teacher.
+    """
+    state = checkpoint.get('state_dict', checkpoint) if isinstance(
+        checkpoint, Mapping) else checkpoint
+    if not isinstance(state, Mapping):
+        return {}
+    own_keys = set(model.state_dict())
+    # The DDP wrapper's prefix comes off first, so that a DDP-saved
+    # distillation checkpoint ('module.architecture.') unwraps too.
+    for prefix in ('module.', 'architecture.'):
+        if own_keys.isdisjoint(state) and any(
+                k.startswith(prefix) for k in state):
+            state = OrderedDict((k[len(prefix):], v) for k, v in state.items()
+                                if k.startswith(prefix))
+    return dict(state)
