@@ -68,8 +68,15 @@ def load_config(config: str, work_dir: Optional[str],
         Config: The merged config.
     """
     cfg = Config.fromfile(resolve_config(config))
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    for key, value in (cfg_options or {}).items():
+        try:
+            cfg.merge_from_dict({key: value})
+        except (TypeError, KeyError, AttributeError, IndexError) as err:
+            raise FEEDConfigError(
+                f'--cfg-options {key}', f'cannot be merged into the config '
+                f'({type(err).__name__}: {err}); a list-valued setting (e.g. '
+                'param_scheduler) is set by index, '
+                'param_scheduler.0.milestones=[2,3], or whole') from err
     move_compile_to_feed(cfg)
     cfg.launcher = launcher
     if launcher != 'none' and not _cuda_available():

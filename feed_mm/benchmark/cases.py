@@ -180,7 +180,7 @@ def teacher_forwards(setting: Setting, teacher: nn.Module,
     head) and ``teacher_backbone`` (stopped after the module FEED reads, as
     FEED's early stop does)."""
     inputs = teacher.data_preprocessor(batch, False)['inputs']
-    tap = ModuleTap(teacher, [setting.teacher_source], stop=True)
+    tap = ModuleTap(teacher, [setting.teacher_source])
 
     @torch.no_grad()
     def full() -> None:

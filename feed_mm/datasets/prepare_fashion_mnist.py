@@ -1,16 +1,18 @@
 """Put Fashion-MNIST's IDX files in place from the Debian package
-``dataset-fashion-mnist`` (the offline source on this project's machines)."""
+``dataset-fashion-mnist`` (the offline source on this project's machines).
+Installing the package is the prepare tool's job
+(``tools/data/prepare_fashion_mnist.py``), never the library's."""
 import gzip
 import os
 import os.path as osp
 import shutil
-import subprocess
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 from .fashion_mnist import FILES
 
 DEBIAN_PACKAGE = 'dataset-fashion-mnist'
 DEBIAN_DIR = '/usr/share/datasets/fashion-mnist'
+DEBIAN_INSTALL = f'apt-get install -y {DEBIAN_PACKAGE}'
 
 
 def _is_complete(path: str, gz_path: str) -> bool:
@@ -24,45 +26,27 @@ def _is_complete(path: str, gz_path: str) -> bool:
     return osp.getsize(path) % 2**32 == size
 
 
-def install_debian_package(run: Callable = subprocess.run) -> None:
-    """``apt-get install`` the package (``apt-get update`` first when the
-    package is unknown to the local lists)."""
-    if shutil.which('apt-get') is None:
-        raise RuntimeError(
-            f'{DEBIAN_DIR} is missing and apt-get is not available: install '
-            f'the Debian package {DEBIAN_PACKAGE}, or download the four '
-            'Fashion-MNIST IDX files and pass --source')
-    if hasattr(os, 'geteuid') and os.geteuid() != 0:
-        raise RuntimeError(
-            f'{DEBIAN_DIR} is missing; as root run: apt-get install -y '
-            f'{DEBIAN_PACKAGE}')
-    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
-    if run(['apt-get', 'install', '-y', DEBIAN_PACKAGE], env=env).returncode:
-        run(['apt-get', 'update'], env=env, check=True)
-        run(['apt-get', 'install', '-y', DEBIAN_PACKAGE], env=env, check=True)
-
-
 def prepare_fashion_mnist(data_root: str = 'data/fashion_mnist',
-                          source: Optional[str] = None,
-                          install: bool = True) -> List[str]:
-    """Decompress the four ``*.gz`` IDX files of ``source`` into
-    ``data_root``; files already complete there are left as they are.
-
-    Args:
-        data_root (str): Destination folder (created when missing).
-        source (str, optional): Folder of the ``.gz`` files. Defaults to the
-            Debian package's folder, installed first when missing and
-            ``install`` is True.
-        install (bool): Install the Debian package when its folder is
-            missing. Defaults to True.
+                          source: Optional[str] = None) -> List[str]:
+    """Decompress the four ``*.gz`` IDX files of ``source`` (default: the
+    Debian package's folder) into ``data_root``; files already complete
+    there are left as they are.
 
     Returns:
         list[str]: The files written (empty when all were in place).
+
+    Raises:
+        FileNotFoundError: An archive is missing (for the Debian folder: the
+            command that installs it).
     """
     if source is None:
         source = DEBIAN_DIR
-        if not osp.isdir(source) and install:
-            install_debian_package()
+        if not osp.isdir(source):
+            raise FileNotFoundError(
+                f'{DEBIAN_DIR} is missing: install the Debian package '
+                f'({DEBIAN_INSTALL}, or python tools/data/'
+                'prepare_fashion_mnist.py as root), or pass the folder of the '
+                'four Fashion-MNIST IDX .gz files as source')
     written = []
     os.makedirs(data_root, exist_ok=True)
     for name in FILES:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from feed_mm.datasets import CheckedFashionMNIST, prepare_fashion_mnist
-from feed_mm.datasets.prepare_fashion_mnist import DEBIAN_DIR
+import feed_mm.datasets.prepare_fashion_mnist as prepare_module
 from tests.helpers import train_in_process
 
 
@@ -71,8 +71,7 @@ def test_missing_data_names_path_and_command(tmp_path):
 
 
 def test_prepare_is_idempotent_and_repairs_a_truncated_file(
-        tmp_path, fashion_mnist_root):
-    assert osp.isdir(DEBIAN_DIR)  # the fixture installed the package
+        tmp_path, fashion_mnist_root, monkeypatch):
     root = str(tmp_path / 'fmnist')
     written = prepare_fashion_mnist(root)
     assert len(written) == 4
@@ -84,6 +83,11 @@ def test_prepare_is_idempotent_and_repairs_a_truncated_file(
     assert os.path.getsize(labels) == 10008
     with pytest.raises(FileNotFoundError, match='archive not found'):
         prepare_fashion_mnist(str(tmp_path / 'x'), source=str(tmp_path))
+    # Without the Debian package the library installs nothing: it says how.
+    monkeypatch.setattr(prepare_module, 'DEBIAN_DIR', str(tmp_path / 'no'))
+    with pytest.raises(FileNotFoundError,
+                       match='apt-get install -y dataset-fashion-mnist'):
+        prepare_fashion_mnist(str(tmp_path / 'y'))
 
 
 def test_student_config_trains_on_real_files(tmp_path, fashion_mnist_root):

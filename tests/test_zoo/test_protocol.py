@@ -29,14 +29,19 @@ def minimal(**changes):
 def test_shipped_protocol_plans_existing_configs(path):
     protocol = load_protocol(osp.join(REPO, path))
     runs = plan_runs(protocol, '/tmp/zoo')
-    assert len(runs) == len(protocol.teacher_configs) + sum(
+    teachers = [r for r in runs if r.setting is None]
+    assert sorted(r.config for r in teachers) == sorted(
+        protocol.teacher_configs)
+    assert len(runs) == len(teachers) + sum(
         min(s.seeds or protocol.seeds, protocol.seeds)
         for s in protocol.settings)
     for run in runs:
         assert osp.isfile(osp.join(REPO, run.config)), run.config
+        earlier = runs[:runs.index(run)]
         for teacher_dir in run.teacher_dirs:
-            # Teachers are trained before the runs that learn from them.
-            assert teacher_dir in [r.work_dir for r in runs[:runs.index(run)]]
+            # A teacher is planned before the first run that learns from
+            # it (its weights file, when the protocol keeps them).
+            assert teacher_dir in [r.weights or r.work_dir for r in earlier]
     assert format_listing(runs).count('\n') == len(runs) + 1
 
 
@@ -80,22 +85,34 @@ def test_fmnist_cpu_protocol_runs():
     protocol = load_protocol(osp.join(REPO, 'configs/zoo/fmnist_cpu.py'))
     runs = plan_runs(protocol, 'w')
     names = [r.name for r in runs]
-    assert names[:3] == ['teacher_t0', 'teacher_t1', 'teacher_t2']
-    # >= 5 seeds per setting, 3 for each sFEED generation.
-    for setting in ('student', 'ft', 'pfeed2', 'pfeed3', 'kd3', 'pfeed3_kd'):
+    # Each teacher comes just before the first run that learns from it.
+    assert names[:4] == ['student_seed0', 'teacher_t0', 'ft_seed0',
+                         'teacher_t1']
+    # The replication core over 10 seeds, the other settings over 5, 3 for
+    # each sFEED generation; teachers from the committed weights.
+    for setting in ('student', 'ft', 'pfeed2', 'pfeed3', 'kd3', 'pfeed3_kd',
+                    'ft_b', 'pfeed3_b', 'kd3_b'):
+        assert sum(r.setting == setting for r in runs) == 10
+    for setting in ('kd1', 'dkd1', 'dist1', 'fitnets1', 'at1', 'dkd3',
+                    'dist3', 'pfeed3_linear', 'pfeed3_ensfirst', 'pfeed4',
+                    'pfeed5', 'pfeed3_hetero'):
         assert sum(r.setting == setting for r in runs) == 5
     for g in (1, 2, 3):
         assert sum(r.setting == f'sfeed_g{g}' for r in runs) == 3
     g2 = next(r for r in runs if r.name == 'sfeed_g2_seed1')
     assert g2.teacher_dirs == [osp.join('w', 'sfeed_g1', 'seed1')]
     seeds = {r.cfg_options['randomness.seed'] for r in runs if r.setting}
-    assert len(seeds) == 5 + 3 * 3  # generations never share a seed
+    assert len(seeds) == 10 + 3 * 3  # generations never share a seed
+    pfeed5 = next(r for r in runs if r.setting == 'pfeed5')
+    assert [osp.basename(t) for t in pfeed5.teacher_dirs] == [
+        f'fmnist_resnet20_s{s}.pth' for s in range(5)]
 
 
 def test_plan_only_brings_dependencies_and_seeds_override():
     protocol = load_protocol(osp.join(REPO, 'configs/zoo/fmnist_cpu.py'))
     runs = plan_runs(protocol, 'w', seeds=1, only=['sfeed_g2'])
-    assert [r.name for r in runs][3:] == [
+    # sFEED learns from runs of the protocol, not from its teachers.
+    assert [r.name for r in runs] == [
         'student_seed0', 'sfeed_g1_seed0', 'sfeed_g2_seed0']
     with pytest.raises(FEEDConfigError, match="--only.*'nope'"):
         plan_runs(protocol, 'w', only=['nope'])
@@ -121,6 +138,13 @@ def test_plan_only_brings_dependencies_and_seeds_override():
     (dict(baselines=['ghost']), r'protocol.baselines\[0\]'),
     (dict(student_epochs=0), 'protocol.student_epochs'),
     (dict(seeds='5'), 'protocol.seeds'),
+    (dict(teachers=dict(groups=[dict(label='a', configs=['t.py'])],
+                        configs=['t.py'])), 'protocol.teachers.configs'),
+    (dict(teachers=dict(groups=[dict(configs=['t.py'], size=1)])),
+     r'protocol.teachers.groups\[0\].size'),
+    (dict(n_curve=['student', 'pfeed9']), r'protocol.n_curve\[1\]'),
+    (dict(settings=[dict(name='s', config='s.py', pool=3)]),
+     r'protocol.settings\[0\].pool'),
 ])
 def test_bad_protocol_names_the_key(changes, key):
     with pytest.raises(FEEDConfigError, match=key):

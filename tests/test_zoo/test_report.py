@@ -1,6 +1,7 @@
 """The zoo report's teacher checkpoints: summed up per setting, and
 tolerated where older results lack them."""
-from feed_mm.zoo.report import format_report, teacher_sha256
+from feed_mm.zoo.report import (format_report, plot_n_curve, pool_results,
+                                 teacher_sha256)
 
 
 def _fingerprint(sha):
@@ -36,3 +37,30 @@ def test_report_lists_recorded_teachers_and_tolerates_older_results():
     recorded = dict(older, teacher_sha256=dict(t0=['a' * 64]))
     assert ('Teacher checkpoints (sha256, first 12 digits): FT: t0 '
             + 'a' * 12) in format_report(_results([recorded]))
+
+
+def test_pools_average_each_seed_and_compare_with_pooled_baselines(
+        tmp_path):
+    settings = [dict(name='student'), dict(name='ft', pool='ft'),
+                dict(name='ft_b', pool='ft'), dict(name='p', pool='p'),
+                dict(name='p_b', pool='p')]
+    per_setting = dict(student={0: 70, 1: 72}, ft={0: 74, 1: 75},
+                       ft_b={0: 76, 1: 75, 2: 99}, p={0: 80, 1: 81},
+                       p_b={0: 78, 1: 81})
+    ft, p = pool_results(settings, per_setting, ['student', 'ft'])
+    # Only the seeds every setting of the pool has.
+    assert ft['seeds'] == [0, 1] and ft['values'] == [75, 75]
+    assert ft['differences']['student']['diffs'] == [5, 3]
+    assert 'ft' not in ft['differences']  # its own pool
+    assert p['differences']['ft']['diffs'] == [4, 6]
+    results = dict(_results([]), pools=[ft, p])
+    assert '| ft (ft, ft_b) | 2 | 75.00 ± 0.00 | 75.00, 75.00 |' in \
+        format_report(results)
+
+    entries = [dict(name=name, seeds=[dict(seed=s, test=v) for s, v in
+                                      per_setting[name].items()])
+               for name in ('student', 'ft', 'p')]
+    out = tmp_path / 'n.png'
+    plot_n_curve(dict(_results(entries), title='t'), ['student', 'ft', 'p'],
+                 str(out))
+    assert out.stat().st_size > 5000

@@ -15,6 +15,7 @@ from tests.helpers import REPO, TINY, run_tool
 
 TEACHER = osp.join(REPO, 'configs/teachers/digits_resnet20_s0.py')
 FT = osp.join(REPO, 'configs/feed/ft_resnet20_resnet20_digits.py')
+PFEED2 = osp.join(REPO, 'configs/feed/pfeed_resnet20_2xresnet20_digits.py')
 
 
 def tiny_options():
@@ -51,25 +52,27 @@ def test_runner_skips_finished_and_resumes_interrupted(tmp_path):
         dict(type='InterruptAfterEpochHook', epoch=1)])
     console = RunConsole()
     runs = plan_runs(protocol(), work_dir)
-    teacher, student, ft = runs
+    # The teacher is trained just before the first run that learns from it.
+    student, teacher, ft = runs
 
-    # The teacher run (1 epoch) finishes before the hook strikes; the
-    # student is stopped after its first epoch.
+    # The student is stopped after its first epoch.
     with pytest.raises(RuntimeError, match='interrupted after epoch 1'):
         run_protocol(protocol(), work_dir, console, cfg_options=interrupt)
-    assert teacher.status() == 'done'
-    assert student.status() == 'interrupted' and ft.status() == 'to run'
-    teacher_result = open(osp.join(teacher.work_dir,
-                                   'run_result.json')).read()
+    assert student.status() == 'interrupted'
+    assert teacher.status() == ft.status() == 'to run'
 
     results = run_protocol(protocol(), work_dir, console,
                            cfg_options=options)
     assert [run.status() for run in runs] == ['done'] * 3
-    # The teacher was not retrained; the student's second start trained
-    # (and validated) epoch 2 only.
+    # The student's second start trained (and validated) epoch 2 only.
+    assert scalar_epochs(student.work_dir) == [[1], [2]]
+    teacher_result = open(osp.join(teacher.work_dir,
+                                   'run_result.json')).read()
+    # A finished run is not trained again.
+    assert run_protocol(protocol(), work_dir, console,
+                        cfg_options=options)['settings'] == results['settings']
     assert open(osp.join(teacher.work_dir,
                          'run_result.json')).read() == teacher_result
-    assert scalar_epochs(student.work_dir) == [[1], [2]]
     assert scalar_epochs(ft.work_dir) == [[1, 2]]
 
     assert results['runs_finished'] == results['runs_planned'] == 3
@@ -80,7 +83,7 @@ def test_runner_skips_finished_and_resumes_interrupted(tmp_path):
     with open(osp.join(work_dir, 'zoo_results.json')) as f:
         assert json.load(f)['settings'] == results['settings']
     table = open(osp.join(work_dir, 'zoo_results.md')).read()
-    assert '| ft | 1 |' in table and "teachers' ensemble" in table
+    assert '| ft | 1 |' in table and '| teacher, each | 1 |' in table
     # The FEED run records the teacher checkpoint it learnt from.
     teacher_ckpt = json.loads(teacher_result)['checkpoint']
     fingerprint = file_fingerprint(teacher_ckpt)
@@ -106,3 +109,39 @@ def test_runner_skips_finished_and_resumes_interrupted(tmp_path):
                        work_dir, 'pfeed9')
     assert missing.returncode == 2
     assert "no finished run of setting 'pfeed9'" in missing.stderr
+
+
+def test_committed_teacher_weights_are_evaluated_not_trained(tmp_path):
+    """A teacher trained once leaves a weights-only checkpoint in the
+    protocol's ``weights`` folder; a protocol run elsewhere evaluates that
+    file instead of training, learns from it and reports its group."""
+    weights = tmp_path / 'weights'
+    spec = dict(
+        teachers=dict(groups=[dict(label='set A', configs=[
+            TEACHER, TEACHER.replace('_s0', '_s1')])],
+            weights=str(weights), epochs=1),
+        settings=[dict(name='pfeed2', config=PFEED2,
+                       teachers=['teacher:0', 'teacher:1'])],
+        seeds=1, student_epochs=1)
+    options = {k: int(v) for k, v in tiny_options().items()}
+    first = run_protocol(parse_protocol(spec, 'w'), str(tmp_path / 'a'),
+                         RunConsole(), cfg_options=options)
+    files = sorted(p.name for p in weights.iterdir())
+    assert files == ['digits_resnet20_s0.pth', 'digits_resnet20_s1.pth']
+
+    again = parse_protocol(spec, 'w')
+    assert plan_runs(again, str(tmp_path / 'b'))[0].status() == \
+        'to evaluate'
+    second = run_protocol(again, str(tmp_path / 'b'), RunConsole(),
+                          cfg_options=options)
+    [group] = second['teachers']
+    assert [t['test'] for t in group['runs']] == [
+        t['test'] for t in first['teachers'][0]['runs']]
+    assert group['ensemble']['test'] == first['teachers'][0]['ensemble'][
+        'test']
+    result = json.load(open(tmp_path / 'b' / 'teachers' / 't0' /
+                            'run_result.json'))
+    assert result['evaluated_only'] and result['checkpoint'] == str(
+        weights / 'digits_resnet20_s0.pth')
+    assert second['settings'][0]['teacher_sha256']['t0'] == [
+        file_fingerprint(str(weights / 'digits_resnet20_s0.pth'))['sha256']]

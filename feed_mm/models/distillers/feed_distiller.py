@@ -183,10 +183,10 @@ class FEEDDistiller(BaseDistiller):
 
     # Building, phase 2, on the dry run's records: translators and losses.
     def build_feed(self, specs: Mapping[str, 'TeacherSpec']) -> None:
-        """One translator ``C_s -> C_t`` and one FEED loss per teacher with
-        a non-zero ``loss_weight``, sized by the maps the dry run recorded
-        (and checked on them), with the teacher's ``translator`` /
-        ``feed_loss`` overrides."""
+        """One translator ``C_s -> C_t`` and one FEED loss per teacher,
+        sized by the maps the dry run recorded and checked on them, with the
+        teacher's ``translator`` / ``feed_loss`` overrides; kept for the
+        teachers with a non-zero ``loss_weight``."""
         student_map = self.student_map()
         if student_map.dim() != 4:
             raise FEEDConfigError(
@@ -197,8 +197,6 @@ class FEEDDistiller(BaseDistiller):
         for name, spec in specs.items():
             weight = loss_weight_value(spec.loss_weight,
                                        f'{spec.key}.loss_weight')
-            if weight == 0:
-                continue
             location, teacher_map = (self.teacher_locations[name],
                                      self.teacher_map(name))
             if teacher_map.dim() != 4:
@@ -231,6 +229,8 @@ class FEEDDistiller(BaseDistiller):
                 raise FEEDConfigError(
                     loss_key(arg) if arg else f'{spec.key}.translator',
                     err.message) from err
+            if weight == 0:
+                continue  # checked like the others, but nothing to train
             self.translators[name], self.feed_losses[name] = translator, loss
             self.feed_weights[name] = weight / (
                 len(specs) if self.teacher_reduction == 'mean' else 1)
