@@ -1,7 +1,7 @@
 """The zoo report's teacher checkpoints: summed up per setting, and
 tolerated where older results lack them."""
 from feed_mm.zoo.report import (format_report, plot_n_curve, pool_results,
-                                 teacher_sha256)
+                                teacher_sha256)
 
 
 def _fingerprint(sha):
