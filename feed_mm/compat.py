@@ -1,19 +1,12 @@
-"""Shims that let mmrazor 1.0.0 and mmengine 0.10 work on the stack they
-meet.
+"""Every change ``import feed_mm`` makes to torch, MMEngine and MMRazor,
+in one place: :data:`PATCHES` says what each patches, why and for which
+versions, and when it does nothing; :func:`apply_all` applies them (the
+package's ``__init__`` calls it before anything imports ``mmrazor.models``).
+The README's section "What ``import feed_mm`` changes" lists the same.
 
-mmrazor 1.0.0 was written against torch 1.13; every module under
-``mmrazor.models`` imports its quantization backend config, which uses names
-that later torch releases renamed or dropped. Each shim below restores one
-such name, and only when it is missing, so on a torch that still has it the
-shim is a no-op. Nothing here touches quantization behaviour that feed_mm
-relies on: the names only have to exist for the distillation modules to
-import.
-
-mmengine 0.10 finds the files of ``package::path`` config paths (``_base_``,
-``cfg_path``, ``mmengine.hub.get_config``/``get_model``) through
-``pkg_resources``, which setuptools >= 81 no longer ships.
-:func:`_shim_package_utils` gives mmengine the same lookups on
-``importlib.metadata`` where ``pkg_resources`` is missing.
+The torch shims and the package lookups live here; the checkpoint loader,
+the atomic writes and the ``feed_mm::`` scope live with the code they serve
+(``feed_mm/utils/``) and are applied from here.
 """
 import importlib
 import importlib.metadata
@@ -23,7 +16,8 @@ import sys
 from typing import List, Optional
 
 
-__all__ = ['apply_compat_shims', 'applied_shims', 'check_mmcv']
+__all__ = ['PATCHES', 'apply_all', 'apply_compat_shims', 'applied_shims',
+           'check_mmcv']
 
 _applied: List[str] = []
 
@@ -237,3 +231,50 @@ def applied_shims() -> List[str]:
     """The names restored by :func:`apply_compat_shims` in this process."""
     return list(_applied)
 
+
+#: name -> (what it patches, why, when it is a no-op).
+PATCHES = {
+    'torch-quantization-names': (
+        'torch.ao.quantization: reverse2, reverse3, '
+        'reverse_sequential_wrapper2, backend_config.utils and three private '
+        'BackendPatternConfig setters',
+        'mmrazor 1.0.0 imports them from every model module; torch >= 2.0 '
+        'renamed or dropped them (quantization itself is not used)',
+        'on a torch that still has each name'),
+    'package-lookups': (
+        'mmengine.utils.package_utils (is_installed, get_installed_path, '
+        'package2module) where mmengine uses them',
+        "mmengine 0.10 resolves 'package::path' configs with pkg_resources, "
+        'which setuptools >= 81 no longer ships',
+        'where pkg_resources imports'),
+    'safe-checkpoint-loading': (
+        "mmengine's CheckpointLoader for local paths and http(s) URLs",
+        'mmengine 0.10 calls torch.load without weights_only: since torch '
+        '2.6 its checkpoints fail to load; turning weights_only off would '
+        'run code from downloaded files. Loads keep weights_only with an '
+        "allow-list of MMEngine's own types",
+        'never (every checkpoint load goes through it)'),
+    'atomic-checkpoint-writes': (
+        "mmengine's local file backends and CheckpointHook's last_checkpoint "
+        'write and pruning',
+        'a process killed while saving leaves no truncated checkpoint; a '
+        'failed save keeps the previous ones',
+        'never (same files and contents)'),
+    'feed_mm-config-scope': (
+        'mmengine Config._get_cfg_path, mmengine.hub.get_config/get_model, '
+        'MODULE2PACKAGE',
+        "so that 'feed_mm::path' configs resolve like MMPretrain's",
+        "for every path that is not 'feed_mm::'"),
+}
+
+
+def apply_all() -> None:
+    """Apply every patch of :data:`PATCHES`; idempotent."""
+    from feed_mm.utils.atomic_io import install_atomic_local_writes
+    from feed_mm.utils.checkpoint import install_safe_checkpoint_loader
+    from feed_mm.utils.configs import install_feed_mm_scope
+    check_mmcv()
+    apply_compat_shims()
+    install_safe_checkpoint_loader()
+    install_atomic_local_writes()
+    install_feed_mm_scope()

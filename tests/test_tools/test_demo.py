@@ -31,7 +31,7 @@ def test_demo_console_table_json_curves_and_rerun(tmp_path):
         assert logs and 'Epoch(train)' in logs[0].read_text(), setting
     for row in ('| student ResNet-20 alone |', '| FT: FEED, 1 teacher |',
                 '| pFEED, 2 teachers |', '| pFEED, 3 teachers |',
-                "| teachers' ensemble (averaged logits) |"):
+                '| teacher ResNet-20 (full split): ensemble (averaged logits) |'):
         assert row in result.stdout, row
 
     results = json.loads((work_dir / 'zoo_results.json').read_text())
@@ -39,7 +39,7 @@ def test_demo_console_table_json_curves_and_rerun(tmp_path):
     for entry in results['settings']:
         assert len(entry['seeds']) == 1
         assert 0 <= entry['seeds'][0]['test'] <= 100
-    assert 0 <= results['ensemble']['test'] <= 100
+    assert 0 <= results['teachers'][0]['ensemble']['test'] <= 100
     assert (work_dir / 'zoo_results.md').read_text().count('\n| ') >= 6
     png = (work_dir / 'zoo_curves.png').read_bytes()
     assert png[:4] == b'\x89PNG' and len(png) > 5000
