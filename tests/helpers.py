@@ -28,6 +28,44 @@ def run_tool(*args, env=None, timeout=300) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
+def call_tool(*args) -> subprocess.CompletedProcess:
+    """Run a script of tools/ in this process as ``python SCRIPT ARGS``
+    from the repository root would (its ``main`` through ``run_cli``), with
+    its stdout, stderr and exit code; MMEngine's default scope is restored
+    after it. For the tests where a separate process adds nothing."""
+    import io
+    import runpy
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from mmengine.logging import MMLogger
+    from mmengine.registry import DefaultScope
+    script, *rest = args
+    out, err = io.StringIO(), io.StringIO()
+    argv, cwd, code = sys.argv, os.getcwd(), 0
+    scope = DefaultScope.get_current_instance()
+    loggers = dict(MMLogger._instance_dict)
+    # The whole registry of scopes comes back as it was after the block.
+    kept = DefaultScope.overwrite_default_scope(
+        scope.scope_name if scope else 'mmengine')
+    try:
+        os.chdir(REPO)
+        sys.argv = [script, *rest]
+        with kept, redirect_stdout(out), redirect_stderr(err):
+            # What the tool logs before its runner starts goes to this
+            # console logger, not into the log file of an earlier run.
+            MMLogger.get_instance(f'call_tool_{id(out)}', log_level='INFO')
+            runpy.run_path(script, run_name='__main__')
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        sys.argv = argv
+        os.chdir(cwd)
+        MMLogger._instance_dict.clear()
+        MMLogger._instance_dict.update(loggers)
+    return subprocess.CompletedProcess(args, code, out.getvalue(),
+                                       err.getvalue())
+
+
 def parse_cfg_options(options) -> dict:
     """``--cfg-options`` key=value strings as the tools parse them."""
     from mmengine.config import DictAction

@@ -7,7 +7,6 @@ from.
 The hash is of the file's bytes, not of its path: a teacher moved or
 renamed with the same content is the same teacher. It is computed once per
 file and process (streamed, cached by path, size and modification time);
-``tools/analysis/hash_benchmark.py`` measures its cost.
 """
 import hashlib
 import logging

@@ -11,7 +11,7 @@ import feed_mm  # noqa: F401
 from feed_mm.apis.analysis import (format_errors_table, mean_over_seeds,
                                    reconstruction_errors,
                                    recorded_feed_features)
-from tests.helpers import REPO, TINY, build_razor_model, run_tool
+from tests.helpers import REPO, TINY, build_razor_model, call_tool
 
 FEED_2T = 'configs/feed/pfeed_resnet20_2xresnet20_digits.py'
 
@@ -85,7 +85,7 @@ def test_cli_compares_runs_and_writes_table_json_png(digits_teachers,
     ckpt = tmp_path / 'feed.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
     out_dir = tmp_path / 'recon'
-    result = run_tool('tools/analysis/reconstruction_error.py', '--run', 'a',
+    result = call_tool('tools/analysis/reconstruction_error.py', '--run', 'a',
                       FEED_2T, str(ckpt), '--run', 'b', FEED_2T, str(ckpt),
                       '--max-batches', '1', '--out-dir', str(out_dir),
                       '--cfg-options', *TINY, *options)
@@ -99,12 +99,12 @@ def test_cli_compares_runs_and_writes_table_json_png(digits_teachers,
 
 def test_plot_curves_from_runner_logs(digits_teachers, tmp_path):
     out = tmp_path / 'curves.png'
-    result = run_tool('tools/analysis/plot_curves.py', *digits_teachers,
+    result = call_tool('tools/analysis/plot_curves.py', *digits_teachers,
                       '--out', str(out))
     assert result.returncode == 0, result.stderr[-2000:]
     assert 's0: 1 loss terms, 1 metrics' in result.stdout
     assert out.read_bytes()[:4] == b'\x89PNG'
-    missing = run_tool('tools/analysis/plot_curves.py', str(tmp_path))
+    missing = call_tool('tools/analysis/plot_curves.py', str(tmp_path))
     assert missing.returncode != 0 and 'scalars.json' in missing.stderr
 
 

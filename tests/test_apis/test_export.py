@@ -11,7 +11,7 @@ from mmengine.config import Config
 import feed_mm  # noqa: F401
 from feed_mm.apis import export_student
 from tests.helpers import (REPO, build_razor_model, default_scope_kept,
-                           run_tool, train_in_process)
+                           call_tool, train_in_process)
 
 PLAIN_CONFIG = osp.join(REPO, 'configs/teachers/digits_resnet20_s0.py')
 
@@ -110,7 +110,7 @@ def test_cli_exports_and_refuses_plain_checkpoints(feed_checkpoint,
                                                    tmp_path):
     _, path, _ = feed_checkpoint
     out = tmp_path / 'cli_student.pth'
-    result = run_tool('tools/convert_to_student.py', path, str(out))
+    result = call_tool('tools/convert_to_student.py', path, str(out))
     assert result.returncode == 0, result.stderr[-2000:]
     assert out.is_file()
     plain = tmp_path / 'plain.pth'
@@ -132,7 +132,7 @@ def test_exported_student_records_its_provenance(digits_teachers, tmp_path):
             [f'model.teachers.t0.ckpt={digits_teachers[0]}'])
     source = osp.join(work_dir, 'epoch_1.pth')
     out = tmp_path / 'student.pth'
-    result = run_tool('tools/convert_to_student.py', source, str(out))
+    result = call_tool('tools/convert_to_student.py', source, str(out))
     assert result.returncode == 0, result.stderr[-2000:]
     teacher = file_fingerprint(osp.join(digits_teachers[0], 'epoch_1.pth'))
     meta = torch.load(out, weights_only=False)['meta']

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tests.helpers import (REPO, TINY, default_scope_kept, parse_cfg_options,
-                           run_tool, snapshot_files)
+                           call_tool, snapshot_files)
 
 CONFIG = 'configs/feed/ft_resnet20_resnet20_digits.py'
 OPTIONS = [o for o in TINY if not o.startswith('train_cfg.max_epochs')] + [
@@ -48,10 +48,10 @@ def test_sfeed_killed_in_generation_1_resumes_without_retraining(tmp_path):
     assert not osp.isfile(osp.join(work_dir, 'gen_1', 'sfeed_result.json'))
     gen0_mtime = os.stat(osp.join(work_dir, 'gen_0', 'epoch_3.pth')).st_mtime
 
-    refused = run_tool(*_command(work_dir))
+    refused = call_tool(*_command(work_dir))
     assert refused.returncode == 2 and '--resume' in refused.stderr
 
-    resumed = run_tool(*_command(work_dir, '--resume'))
+    resumed = call_tool(*_command(work_dir, '--resume'))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     output = resumed.stdout + resumed.stderr
     assert 'generation 0 is finished' in output
@@ -149,7 +149,7 @@ def test_sfeed_refuses_a_changed_earlier_generation(tmp_path):
     command = ['tools/sfeed.py', CONFIG, '--generations', '2',
                '--work-dir', work_dir, '--cfg-options', *TINY]
 
-    reported = run_tool(*command)
+    reported = call_tool(*command)
     assert reported.returncode == 0, reported.stderr[-3000:]
     assert ('generation 1 was trained from other teacher checkpoints'
             in reported.stdout)
@@ -159,7 +159,7 @@ def test_sfeed_refuses_a_changed_earlier_generation(tmp_path):
 
     os.remove(osp.join(work_dir, 'gen_1', 'sfeed_result.json'))
     before = snapshot_files(osp.join(work_dir, 'gen_1'))
-    refused = run_tool(*command, '--resume')
+    refused = call_tool(*command, '--resume')
     assert refused.returncode == 2, refused.stderr[-3000:]
     [error] = [line for line in refused.stderr.splitlines()
                if line.startswith('error:')]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from feed_mm.engine.teacher_provenance import file_fingerprint
-from tests.helpers import (TINY, default_scope_kept, run_tool, snapshot_files,
+from tests.helpers import (TINY, default_scope_kept, call_tool, snapshot_files,
                            train_in_process)
 
 FT = 'configs/feed/ft_resnet20_resnet20_digits.py'
@@ -33,7 +33,7 @@ def _replace_teacher(teacher, digits_teachers):
 
 
 def _resume(work_dir, teacher, *options):
-    return run_tool('tools/train.py', FT, '--work-dir', work_dir, '--resume',
+    return call_tool('tools/train.py', FT, '--work-dir', work_dir, '--resume',
                     '--cfg-options', *TINY, 'train_cfg.max_epochs=2',
                     f'model.teachers.t0.ckpt={teacher}', *options)
 
@@ -76,7 +76,7 @@ def test_load_from_with_a_replaced_teacher_refuses(trained, digits_teachers,
                                                    tmp_path):
     work_dir, teacher = trained
     _replace_teacher(teacher, digits_teachers)
-    result = run_tool('tools/train.py', FT, '--work-dir',
+    result = call_tool('tools/train.py', FT, '--work-dir',
                       str(tmp_path / 'fresh'), '--cfg-options', *TINY,
                       f'model.teachers.t0.ckpt={teacher}',
                       f'load_from={osp.join(work_dir, "epoch_1.pth")}')

@@ -14,7 +14,7 @@ from feed_mm.engine import DatasetCheckHook
 from feed_mm.models.algorithms.teacher_spec import build_model
 from feed_mm.utils import DatasetCheckError, FEEDConfigError
 from feed_mm.utils.checkpoint import UnsafeCheckpointError
-from tests.helpers import TINY, run_tool
+from tests.helpers import TINY, call_tool
 from tests.test_models.feed_fixtures import (PREPROCESSOR, build_feed,
                                             classifier, kd_distiller)
 from tests.test_utils.test_checkpoint import _code_running_payload
@@ -93,7 +93,7 @@ def test_code_running_teacher_checkpoint_through_train_py(tmp_path):
     payload, offending = _code_running_payload('os.system', marker)
     evil = tmp_path / 'teacher.pth'
     torch.save({'state_dict': {}, 'meta': payload}, evil)
-    result = run_tool('tools/train.py', FEED_2T, '--work-dir',
+    result = call_tool('tools/train.py', FEED_2T, '--work-dir',
                       str(tmp_path / 'work_dir'), '--cfg-options', *TINY,
                       f'model.teachers.t0.ckpt={evil}',
                       f'model.teachers.t1.ckpt={evil}')
@@ -194,7 +194,7 @@ def test_feed_model_is_checked_against_its_student():
 
 
 def test_label_out_of_range_through_train_py(digits_teachers, tmp_path):
-    result = run_tool(
+    result = call_tool(
         'tools/train.py', FEED_2T, '--work-dir', str(tmp_path),
         '--cfg-options', *TINY,
         *[f'model.teachers.t{i}.ckpt={d}'
@@ -206,7 +206,7 @@ def test_label_out_of_range_through_train_py(digits_teachers, tmp_path):
 
 
 def test_channels_through_train_py(tmp_path):
-    result = run_tool('tools/train.py', TEACHER_CFG, '--work-dir',
+    result = call_tool('tools/train.py', TEACHER_CFG, '--work-dir',
                       str(tmp_path), '--cfg-options', *TINY,
                       'model.backbone.in_channels=1')
     _assert_one_line_error(result, 'train_dataloader.dataset',

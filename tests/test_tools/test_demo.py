@@ -3,7 +3,7 @@ the results JSON, the curves PNG, the full logs in the work dirs, and a
 rerun that trains nothing."""
 import json
 
-from tests.helpers import run_tool
+from tests.helpers import call_tool
 
 SETTINGS = ('student', 'ft', 'pfeed2', 'pfeed3')
 
@@ -15,7 +15,7 @@ def test_demo_console_table_json_curves_and_rerun(tmp_path):
             '--cfg-options', 'train_dataloader.dataset.indices=128',
             'val_dataloader.dataset.indices=64',
             'test_dataloader.dataset.indices=64']
-    result = run_tool(*args)
+    result = call_tool(*args)
     assert result.returncode == 0, result.stderr[-3000:]
     console = result.stdout + result.stderr
     assert len(console.splitlines()) < 100, console
@@ -45,7 +45,7 @@ def test_demo_console_table_json_curves_and_rerun(tmp_path):
     assert png[:4] == b'\x89PNG' and len(png) > 5000
 
     # A second run reuses every finished run instead of training again.
-    again = run_tool(*args)
+    again = call_tool(*args)
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.count('done earlier') == 3 + len(SETTINGS)
     assert json.loads((work_dir / 'zoo_results.json').read_text())[

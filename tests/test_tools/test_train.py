@@ -5,7 +5,7 @@ import os.path as osp
 
 import torch
 
-from tests.helpers import TINY, run_tool, train_in_process
+from tests.helpers import TINY, call_tool, train_in_process
 
 FEED_2T = 'configs/feed/pfeed_resnet20_2xresnet20_digits.py'
 
@@ -30,7 +30,7 @@ def test_feed_two_teachers_trains_logs_terms_and_resumes(
     work_dir = str(tmp_path / 'feed')
     base = [FEED_2T, '--work-dir', work_dir, '--cfg-options', *TINY,
             *_teacher_options(digits_teachers)]
-    result = run_tool('tools/train.py', *base)
+    result = call_tool('tools/train.py', *base)
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
     for term in ('student.loss', 'distill.loss_feed_t0',
@@ -43,13 +43,13 @@ def test_feed_two_teachers_trains_logs_terms_and_resumes(
     assert any(k.startswith('distiller.translators.t1.') for k in keys)
     assert not any(k.startswith('teachers.') for k in keys)
 
-    resumed = run_tool('tools/train.py', *base, 'train_cfg.max_epochs=2',
+    resumed = call_tool('tools/train.py', *base, 'train_cfg.max_epochs=2',
                        '--resume')
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
     assert osp.isfile(osp.join(work_dir, 'epoch_2.pth'))
 
-    tested = run_tool('tools/test.py', FEED_2T, ckpt, '--work-dir',
+    tested = call_tool('tools/test.py', FEED_2T, ckpt, '--work-dir',
                       str(tmp_path / 'test'), '--cfg-options', *TINY,
                       *_teacher_options(digits_teachers))
     assert tested.returncode == 0, tested.stderr[-3000:]
@@ -75,7 +75,7 @@ def _assert_clear_error(result, *fragments):
 
 
 def test_unknown_teacher_option_is_named(digits_teachers, tmp_path):
-    result = run_tool('tools/train.py', FEED_2T, '--work-dir',
+    result = call_tool('tools/train.py', FEED_2T, '--work-dir',
                       str(tmp_path), '--cfg-options', *TINY,
                       *_teacher_options(digits_teachers),
                       'model.teachers.t1.wieght=2')
@@ -83,7 +83,7 @@ def test_unknown_teacher_option_is_named(digits_teachers, tmp_path):
 
 
 def test_unknown_loop_key_is_named(digits_teachers, tmp_path):
-    result = run_tool('tools/train.py',
+    result = call_tool('tools/train.py',
                       'configs/teachers/digits_resnet20_s0.py', '--work-dir',
                       str(tmp_path), '--cfg-options', *TINY,
                       'train_cfg.max_epoch=3')
@@ -91,14 +91,14 @@ def test_unknown_loop_key_is_named(digits_teachers, tmp_path):
 
 
 def test_missing_teacher_checkpoint_is_named(tmp_path):
-    result = run_tool('tools/train.py', FEED_2T, '--work-dir',
+    result = call_tool('tools/train.py', FEED_2T, '--work-dir',
                       str(tmp_path), '--cfg-options', *TINY,
                       f'model.teachers.t0.ckpt={tmp_path}/nope.pth')
     _assert_clear_error(result, 'model.teachers.t0.ckpt', 'nope.pth')
 
 
 def test_missing_config_file_is_clear(tmp_path):
-    result = run_tool('tools/train.py', 'configs/feed/no_such_config.py')
+    result = call_tool('tools/train.py', 'configs/feed/no_such_config.py')
     _assert_clear_error(result, 'no_such_config.py')
 
 
@@ -117,14 +117,14 @@ def test_compiled_feed_trains_and_resumes(digits_teachers, tmp_path):
     base = [FEED_2T, '--work-dir', work_dir, '--cfg-options', *TINY,
             'train_dataloader.dataset.indices=100', 'compile.backend=eager',
             *_teacher_options(digits_teachers)]
-    result = run_tool('tools/train.py', *base, 'train_cfg.max_epochs=2')
+    result = call_tool('tools/train.py', *base, 'train_cfg.max_epochs=2')
     log = result.stdout + result.stderr
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'recompile_limit' not in log and 'distill.loss_feed_t1' in log
     state = torch.load(osp.join(work_dir, 'epoch_2.pth'), map_location='cpu',
                        weights_only=False)['state_dict']
     assert not any('_orig_mod' in key for key in state)
-    resumed = run_tool('tools/train.py', *base, 'train_cfg.max_epochs=3',
+    resumed = call_tool('tools/train.py', *base, 'train_cfg.max_epochs=3',
                        '--resume')
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert 'resumed epoch: 2' in resumed.stdout + resumed.stderr

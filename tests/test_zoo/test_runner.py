@@ -11,7 +11,7 @@ import tests.test_reliability.fault_hooks  # noqa: F401 - registers hooks
 from feed_mm.apis.console import RunConsole
 from feed_mm.engine.teacher_provenance import file_fingerprint
 from feed_mm.zoo import parse_protocol, plan_runs, run_protocol
-from tests.helpers import REPO, TINY, run_tool
+from tests.helpers import REPO, TINY, call_tool
 
 TEACHER = osp.join(REPO, 'configs/teachers/digits_resnet20_s0.py')
 FT = osp.join(REPO, 'configs/feed/ft_resnet20_resnet20_digits.py')
@@ -98,14 +98,14 @@ def test_runner_skips_finished_and_resumes_interrupted(tmp_path):
     # The reconstruction-error diagnostic reads the finished FEED runs of
     # the work dir (their dumped configs and last checkpoints).
     out_dir = tmp_path / 'recon'
-    recon = run_tool('tools/analysis/reconstruction_error.py', '--zoo',
+    recon = call_tool('tools/analysis/reconstruction_error.py', '--zoo',
                      work_dir, 'ft', '--max-batches', '1', '--out-dir',
                      str(out_dir))
     assert recon.returncode == 0, recon.stderr[-3000:]
     errors = json.loads((out_dir / 'reconstruction_error.json').read_text())
     assert set(errors) == {'ft'} and set(errors['ft']) == {'t0'}
     assert errors['ft']['t0']['seeds'] == 1 and errors['ft']['t0']['l2'] > 0
-    missing = run_tool('tools/analysis/reconstruction_error.py', '--zoo',
+    missing = call_tool('tools/analysis/reconstruction_error.py', '--zoo',
                        work_dir, 'pfeed9')
     assert missing.returncode == 2
     assert "no finished run of setting 'pfeed9'" in missing.stderr

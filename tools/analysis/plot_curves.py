@@ -12,6 +12,7 @@ import argparse
 import os.path as osp
 from typing import Dict, Tuple
 
+from feed_mm.apis.cli import run_cli
 from feed_mm.apis.curves import find_scalar_logs, read_series
 
 
@@ -57,4 +58,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -11,6 +11,7 @@ import os.path as osp
 import shutil
 import subprocess
 
+from feed_mm.apis.cli import run_cli
 from feed_mm.datasets import prepare_fashion_mnist
 from feed_mm.datasets.prepare_fashion_mnist import (DEBIAN_DIR,
                                                     DEBIAN_PACKAGE)
@@ -49,4 +50,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

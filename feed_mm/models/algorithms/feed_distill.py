@@ -17,11 +17,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from feed_mm.models.distillers import FEEDDistiller
 from feed_mm.models.distillers.feed_distiller import module_sources
 from feed_mm.models.distillers.validation import (build_part,
-                                                  check_extra_losses)
+                                                  check_extra_losses,
+                                                  guard_dry_run)
 from feed_mm.utils import FEEDConfigError
 from .compiling import compile_feed, parse_compile
-from .teacher_forward import (ModuleTap, forward_teacher, guard_dry_run,
-                              parse_autocast, resolve_autocast)
+from .teacher_forward import (ModuleTap, forward_teacher, parse_autocast,
+                              resolve_autocast)
 from .teacher_spec import (ModelSpec, TeacherSpec, build_model, build_teacher,
                            parse_teachers)
 
@@ -119,7 +120,9 @@ class FEEDDistill(BaseAlgorithm):
             {name: build_teacher(spec) for name, spec in specs.items()})
         self.teacher_ckpts = {name: spec.ckpt for name, spec in specs.items()}
         self.distiller = self._build_distiller(distiller)
-        self.distiller.build_recorders(self.student, self.teachers, specs)
+        dummy = _dummy_batch(input_shape)
+        self.distiller.build_recorders(self.student, self.teachers, specs,
+                                       dummy)
         # Without module sources (method/function recorders) a teacher runs
         # its full loss forward, which cannot be stopped early.
         self._taps = {
@@ -129,7 +132,7 @@ class FEEDDistill(BaseAlgorithm):
                 self.distiller.teacher_recorders[name])]}
 
         # 2. A dry run records the maps that size the translators.
-        self._dry_run(input_shape, specs)
+        self._dry_run(dummy, specs)
 
         self._register_state_dict_hook(self._drop_teacher_state)
         self._register_load_state_dict_pre_hook(self._fill_teacher_state)
@@ -197,17 +200,10 @@ class FEEDDistill(BaseAlgorithm):
                 f'{type(distiller).__name__}')
         return distiller
 
-    def _dry_run(self, input_shape: Sequence[int],
+    def _dry_run(self, dummy: torch.Tensor,
                  specs: Mapping[str, TeacherSpec]) -> None:
         """Run student and teachers once on a dummy batch; on their records,
         build the translators and losses and check the extra losses."""
-        if (not isinstance(input_shape, (list, tuple)) or
-                not all(isinstance(v, int) and v > 0 for v in input_shape)):
-            raise FEEDConfigError(
-                'model.input_shape',
-                f'must be a (C, H, W) sequence of positive ints, got '
-                f'{input_shape!r}')
-        dummy = torch.zeros(2, *input_shape)
         was_training = self.training
         self.eval()
         try:
@@ -252,3 +248,13 @@ class FEEDDistill(BaseAlgorithm):
         # from their own checkpoints, and strict loading does not miss them.
         for key, value in self.teachers.state_dict().items():
             state_dict.setdefault(f'{prefix}teachers.{key}', value)
+
+
+def _dummy_batch(input_shape: Sequence[int]) -> torch.Tensor:
+    """The dry run's batch of two zero images of ``input_shape``."""
+    if (not isinstance(input_shape, (list, tuple)) or
+            not all(isinstance(v, int) and v > 0 for v in input_shape)):
+        raise FEEDConfigError(
+            'model.input_shape', f'must be a (C, H, W) sequence of positive '
+            f'ints, got {input_shape!r}')
+    return torch.zeros(2, *input_shape)

@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 from torch.utils._pytree import tree_map
 
+from feed_mm.models.distillers.validation import StopForward
 from feed_mm.utils import FEEDConfigError
 
 AUTOCAST_DTYPES = {
@@ -16,11 +17,6 @@ AUTOCAST_DTYPES = {
     'fp16': torch.float16,
     'float16': torch.float16,
 }
-
-
-class StopForward(Exception):
-    """Raised inside a teacher's forward once every tapped module has run:
-    nothing after them is needed."""
 
 
 class ModuleTap:
@@ -141,16 +137,3 @@ def forward_teacher(teacher: nn.Module,
         for recorder in recorders.recorders.values():
             recorder.data_buffer[:] = cast_floats(recorder.data_buffer,
                                                   inputs.dtype)
-
-
-def guard_dry_run(forward: Callable[[], Any], owner: str) -> Any:
-    """Run a dry-run forward; its failure is reported as a bad
-    ``input_shape`` (the dummy batch is the only input it had)."""
-    try:
-        return forward()
-    except StopForward:
-        raise
-    except (RuntimeError, ValueError, AssertionError) as err:
-        raise FEEDConfigError(
-            'model.input_shape', f'the dry run of {owner} failed on a '
-            f'dummy batch: {err}') from err

@@ -1,6 +1,7 @@
 """FEEDDistiller: what FEED records, translates and compares, in the order
 of a step: recorders -> translators -> FEED losses (and any other MMRazor
 loss beside them)."""
+import dataclasses
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Union
 
 import torch
@@ -14,7 +15,7 @@ from feed_mm.utils import FEEDConfigError, loss_weight_value
 from .validation import (FEED_LOSS_PREFIX, FEED_RECORDER, FeatureLocation,
                          as_dict, attach_recorders, build_part,
                          check_recorder_cfgs, check_teacher_names,
-                         parse_feature, select_feature)
+                         locate_feature_map, parse_feature, select_feature)
 
 if TYPE_CHECKING:  # the algorithm's type; only its options are read here
     from feed_mm.models.algorithms.teacher_spec import TeacherSpec
@@ -44,13 +45,14 @@ class FEEDDistiller(BaseDistiller):
 
     Args:
         student_feature (str | dict): The student's FEED map, shared by all
-            translators: a module path, or ``dict(source=..., data_idx=...,
+            translators: ``'auto'`` (the last 4-D map the model computes
+            before global pooling, found by the dry run and logged), a
+            module path, or ``dict(source=..., data_idx=...,
             type='ModuleOutputs'|'ModuleInputs')`` (``data_idx`` picks an
             element of a tuple output, by default the last). Defaults to
-            ``'backbone'``: the last stage an mmpretrain backbone returns,
-            before global pooling.
+            ``'auto'``.
         teacher_feature (str | dict): Every teacher's FEED map unless the
-            teacher sets ``feature``. Defaults to ``'backbone'``.
+            teacher sets ``feature``. Defaults to ``'auto'``.
         translator (dict): Config of each teacher's translator
             (``in_channels``/``out_channels`` inferred). Defaults to
             ``dict(type='FEEDTranslator')``.
@@ -72,8 +74,8 @@ class FEEDDistiller(BaseDistiller):
     """
 
     def __init__(self,
-                 student_feature: Union[str, Dict] = 'backbone',
-                 teacher_feature: Union[str, Dict] = 'backbone',
+                 student_feature: Union[str, Dict] = 'auto',
+                 teacher_feature: Union[str, Dict] = 'auto',
                  translator: Dict = dict(type='FEEDTranslator'),
                  feed_loss: Dict = dict(type='FEEDLoss'),
                  teacher_reduction: str = 'sum',
@@ -163,11 +165,15 @@ class FEEDDistiller(BaseDistiller):
     # Building, phase 1, once the models exist: the recorders.
     def build_recorders(self, student: nn.Module,
                         teachers: Mapping[str, nn.Module],
-                        specs: Mapping[str, 'TeacherSpec']) -> None:
+                        specs: Mapping[str, 'TeacherSpec'],
+                        dummy: torch.Tensor) -> None:
         """Attach the FEED recorder and the extra recorders to the student
         and each teacher (a teacher's ``feature`` overrides
-        ``teacher_feature``)."""
+        ``teacher_feature``); an ``'auto'`` FEED map is located by a forward
+        on ``dummy``."""
         check_teacher_names(list(self._teacher_recorder_cfgs), list(teachers))
+        self.student_location = _located(self.student_location, student,
+                                         dummy, 'the student')
         self.student_recorders = attach_recorders(
             student, 'the student', self.student_location,
             self._student_recorder_cfgs, 'model.distiller.student_recorders')
@@ -175,6 +181,7 @@ class FEEDDistiller(BaseDistiller):
             feature = specs[name].feature
             location = self.teacher_location if feature is None else \
                 parse_feature(feature, f'model.teachers.{name}.feature')
+            location = _located(location, teacher, dummy, f'teacher {name!r}')
             self.teacher_locations[name] = location
             self.teacher_recorders[name] = attach_recorders(
                 teacher, f'teacher {name!r}', location,
@@ -289,6 +296,16 @@ def module_sources(manager: RecorderManager) -> Optional[List[str]]:
             return None
         sources.append(recorder.source)
     return sources
+
+
+def _located(location: FeatureLocation, model: nn.Module,
+             dummy: torch.Tensor, owner: str) -> FeatureLocation:
+    """``location`` with its source found, for an ``'auto'`` one."""
+    if location.source is not None:
+        return location
+    return dataclasses.replace(
+        location, source=locate_feature_map(model, dummy, owner,
+                                            location.key))
 
 
 def _merged(base: Dict, spec: 'TeacherSpec', section: str) -> Dict:

@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmrazor.models.task_modules import RecorderManager
 from mmrazor.registry import MODELS
 
@@ -30,11 +31,68 @@ CALL_ERRORS = (AssertionError, IndexError, KeyError, RuntimeError, TypeError,
 
 @dataclass
 class FeatureLocation:
-    """Where a FEED map is recorded, and the config key that said so."""
-    source: str
+    """Where a FEED map is recorded (``source`` None: found by
+    :func:`locate_feature_map`), and the config key that said so."""
+    source: Optional[str]
     data_idx: Optional[int]
     type: str
     key: str
+
+
+class StopForward(Exception):
+    """Raised inside a teacher's forward once every module a loss reads has
+    run: nothing after them is needed."""
+
+
+def guard_dry_run(forward: Callable[[], Any], owner: str) -> Any:
+    """Run a dry-run forward; its failure is reported as a bad
+    ``input_shape`` (the dummy batch is the only input it had)."""
+    try:
+        return forward()
+    except StopForward:
+        raise
+    except (RuntimeError, ValueError, AssertionError) as err:
+        raise FEEDConfigError(
+            'model.input_shape', f'the dry run of {owner} failed on a '
+            f'dummy batch: {err}') from err
+
+
+def locate_feature_map(model: nn.Module, inputs: torch.Tensor, owner: str,
+                       key: str) -> str:
+    """The module that computes ``model``'s last 4-D feature map before
+    global pooling, found by a forward on ``inputs`` and logged: the last
+    module to finish with a 4-D output (or a tuple ending with one), unless
+    token maps (3-D outputs) follow it, as in a ViT that pools its tokens.
+    """
+    outputs: List[tuple] = []
+    handles = [
+        module.register_forward_hook(
+            lambda _, args, out, name=name: outputs.append((name, out[-1] if (
+                isinstance(out, (tuple, list)) and out) else out)))
+        for name, module in model.named_modules() if name]
+    was_training = model.training
+    try:
+        with torch.no_grad():  # in eval mode: norm statistics stay
+            guard_dry_run(lambda: model.eval()(inputs, mode='tensor'), owner)
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+    found = None
+    for name, out in outputs:
+        # A 1x1 map is a pooled one (e.g. the output of AdaptiveAvgPool2d).
+        if isinstance(out, torch.Tensor) and out.dim() in (3, 4) and \
+                out.shape[2:].numel() > 1:
+            found = (name, tuple(out.shape)) if out.dim() == 4 else None
+    if found is None:
+        raise FEEDConfigError(
+            key, f'{owner} computes no spatial 4-D feature map before its '
+            'global pooling: name a module whose output is one, or make the '
+            'model keep its spatial map (a VisionTransformer: '
+            "backbone.out_type='featmap')")
+    print_log(f'FEED map of {owner}: {found[0]!r}, shape {found[1]}',
+              logger='current')
+    return found[0]
 
 
 def suggest(name: str, candidates: Sequence[str]) -> str:
@@ -53,14 +111,17 @@ def as_dict(value: Any, key: str) -> Dict:
 
 
 def parse_feature(spec: Any, key: str) -> FeatureLocation:
-    """A feature location: ``'backbone.layer3'`` or ``dict(source=...,
-    data_idx=None, type='ModuleOutputs'|'ModuleInputs')``."""
+    """A feature location: ``'auto'``, ``'backbone.layer3'`` or
+    ``dict(source=..., data_idx=None, type='ModuleOutputs'|'ModuleInputs')``.
+    """
+    if spec == 'auto':
+        return FeatureLocation(None, None, 'ModuleOutputs', key)
     if isinstance(spec, str):
         spec = dict(source=spec)
     if not isinstance(spec, Mapping) or not isinstance(
             spec.get('source'), str):
         raise FEEDConfigError(
-            key, 'a feature location is a module path string or '
+            key, "a feature location is 'auto', a module path string or "
             f"dict(source='module.path', data_idx=None), got {spec!r}")
     unknown = set(spec) - {'source', 'data_idx', 'type'}
     if unknown:
