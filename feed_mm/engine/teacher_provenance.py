@@ -6,7 +6,7 @@ from.
 
 The hash is of the file's bytes, not of its path: a teacher moved or
 renamed with the same content is the same teacher. It is computed once per
-file and process (streamed, cached by path, size and modification time);
+file and process (streamed, cached by path, size and modification time).
 """
 import hashlib
 import logging

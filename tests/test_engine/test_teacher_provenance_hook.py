@@ -15,16 +15,27 @@ from tests.helpers import (TINY, default_scope_kept, call_tool, snapshot_files,
 FT = 'configs/feed/ft_resnet20_resnet20_digits.py'
 
 
-@pytest.fixture
-def trained(digits_teachers, tmp_path):
-    """A 1-epoch FT run in ``tmp/feed`` from ``tmp/teacher.pth`` (a copy of
-    the first digits teacher); returns ``(work_dir, teacher)``."""
-    teacher = str(tmp_path / 'teacher.pth')
+@pytest.fixture(scope='module')
+def trained_once(digits_teachers, tmp_path_factory):
+    """A 1-epoch FT run in ``feed`` from ``teacher.pth`` (a copy of the
+    first digits teacher), trained once for the module."""
+    root = tmp_path_factory.mktemp('provenance')
+    teacher = str(root / 'teacher.pth')
     shutil.copy(osp.join(digits_teachers[0], 'epoch_1.pth'), teacher)
     with default_scope_kept():
-        work_dir = train_in_process(FT, str(tmp_path / 'feed'),
-                                    [f'model.teachers.t0.ckpt={teacher}'])
-    return work_dir, teacher
+        train_in_process(FT, str(root / 'feed'),
+                         [f'model.teachers.t0.ckpt={teacher}'])
+    return root
+
+
+@pytest.fixture
+def trained(trained_once, tmp_path):
+    """A copy of the trained run for one test: ``(work_dir, teacher)``."""
+    shutil.copytree(trained_once, tmp_path, dirs_exist_ok=True)
+    work_dir = str(tmp_path / 'feed')
+    with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(work_dir, 'epoch_1.pth'))
+    return work_dir, str(tmp_path / 'teacher.pth')
 
 
 def _replace_teacher(teacher, digits_teachers):
@@ -46,7 +57,12 @@ def _meta(checkpoint):
 def test_checkpoints_record_the_teachers_and_the_config(trained):
     work_dir, teacher = trained
     meta = _meta(osp.join(work_dir, 'epoch_1.pth'))
-    assert meta['feed_teachers'] == dict(t0=file_fingerprint(teacher))
+    # Trained from the module's copy of the same teacher file.
+    recorded, fingerprint = meta['feed_teachers']['t0'], file_fingerprint(
+        teacher)
+    assert recorded['sha256'] == fingerprint['sha256']
+    assert recorded['size'] == fingerprint['size']
+    assert recorded['path'].endswith('teacher.pth')
     assert meta['feed_config'] == osp.basename(FT)
 
 
