@@ -263,8 +263,15 @@ PATCHES = {
     'feed_mm-config-scope': (
         'mmengine Config._get_cfg_path, mmengine.hub.get_config/get_model, '
         'MODULE2PACKAGE',
-        "so that 'feed_mm::path' configs resolve like MMPretrain's",
-        "for every path that is not 'feed_mm::'"),
+        "so that 'feed_mm::path' configs resolve like MMPretrain's, and "
+        "MMRazor's 'mmcls::path' as 'mmpretrain::path'",
+        "for 'package::' paths of other packages; mmcls:: where mmcls is "
+        'installed'),
+    'no-pip-install': (
+        'mmengine.utils.install_package (and its import in mmengine.hub)',
+        "mmengine's get_config/get_model run 'pip install' for a package a "
+        'config names and the environment lacks; feed_mm raises instead',
+        'when the package is installed'),
 }
 
 

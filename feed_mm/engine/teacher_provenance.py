@@ -8,11 +8,10 @@ The hash is of the file's bytes, not of its path: a teacher moved or
 renamed with the same content is the same teacher. It is computed once per
 file and process (streamed, cached by path, size and modification time).
 """
-import hashlib
 import logging
 import os
 import os.path as osp
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -21,7 +20,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from feed_mm.models.algorithms.teacher_spec import parse_teachers
 from feed_mm.utils import FEEDConfigError
-from feed_mm.utils.checkpoint import http_cache_path
+from feed_mm.utils.checkpoint import file_sha256, http_cache_path
 from feed_mm.utils.weights import resolve_checkpoint
 
 #: The checkpoint ``meta`` key of the teachers' fingerprints.
@@ -31,11 +30,6 @@ HOOK_KEY = 'default_hooks.teacher_provenance'
 #: Values of ``TeacherProvenanceHook(mismatch=...)``.
 MISMATCH_MODES = ('error', 'warn')
 Fingerprint = Dict[str, Any]
-
-_CHUNK = 1 << 20
-# (real path, size, mtime in ns) -> sha256: a file is hashed once per
-# process, and again only if it changed.
-_sha256_cache: Dict[Tuple[str, int, int], str] = {}
 
 
 class TeacherMismatchError(FEEDConfigError):
@@ -47,21 +41,6 @@ class TeacherMismatchError(FEEDConfigError):
         message (str): Every mismatched teacher with both paths and
             fingerprints, and the override.
     """
-
-
-def file_sha256(path: str) -> str:
-    """The sha256 of a file's bytes, read in 1 MiB chunks; cached for the
-    process as long as the file's size and modification time are the
-    same."""
-    stat = os.stat(path)
-    key = (osp.realpath(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _sha256_cache:
-        sha = hashlib.sha256()
-        with open(path, 'rb') as f:
-            for chunk in iter(lambda: f.read(_CHUNK), b''):
-                sha.update(chunk)
-        _sha256_cache[key] = sha.hexdigest()
-    return _sha256_cache[key]
 
 
 def file_fingerprint(path: str) -> Fingerprint:

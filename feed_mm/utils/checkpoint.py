@@ -13,14 +13,16 @@ puts :func:`safe_load` behind MMEngine's ``CheckpointLoader``, so
 ``load_checkpoint``, ``Runner(load_from=...)``, ``resume`` and MMRazor's
 teacher checkpoints all go through it.
 """
+import hashlib
 import logging
 import os
 import os.path as osp
 import pickle
 import re
+import socket
 import struct
 import zipfile
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from urllib.parse import urlparse
 
 import numpy as np
@@ -31,7 +33,7 @@ from mmengine.utils import digit_version
 __all__ = [
     'safe_load', 'trust_checkpoint', 'install_safe_checkpoint_loader',
     'UnsafeCheckpointError', 'CorruptCheckpointError',
-    'MMENGINE_SAFE_GLOBALS', 'TRUSTED_ENV'
+    'MMENGINE_SAFE_GLOBALS', 'TRUSTED_ENV', 'DownloadError', 'file_sha256'
 ]
 
 #: Environment variable: ``os.pathsep``-separated checkpoint files or
@@ -432,14 +434,61 @@ def http_cache_path(url: str, model_dir: Optional[str] = None) -> str:
     return osp.join(model_dir, osp.basename(urlparse(url).path))
 
 
+#: Seconds a stalled download may wait for the server before it fails.
+DOWNLOAD_TIMEOUT = 60
+_CHUNK = 1 << 20
+# (real path, size, mtime in ns) -> sha256: a file is hashed once per
+# process, and again only if it changed.
+_sha256_cache: Dict[Tuple[str, int, int], str] = {}
+
+
+class DownloadError(RuntimeError):
+    """A checkpoint could not be downloaded, or its file does not match
+    the hash its released name carries."""
+
+
+def file_sha256(path: str) -> str:
+    """The sha256 of a file's bytes, read in 1 MiB chunks; cached for the
+    process as long as the file's size and modification time are the
+    same."""
+    stat = os.stat(path)
+    key = (osp.realpath(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _sha256_cache:
+        sha = hashlib.sha256()
+        with open(path, 'rb') as f:
+            for chunk in iter(lambda: f.read(_CHUNK), b''):
+                sha.update(chunk)
+        _sha256_cache[key] = sha.hexdigest()
+    return _sha256_cache[key]
+
+
 def _download_once(url: str, cached: str, progress: bool) -> None:
-    if osp.isfile(cached):
-        return
-    os.makedirs(osp.dirname(cached), exist_ok=True)
-    print_log(f'Downloading {url} to {cached}', logger='current')
-    # Writes to a temporary file and moves it into place, so an interrupted
-    # download leaves no truncated file in the cache.
-    torch.hub.download_url_to_file(url, cached, progress=progress)
+    """Download ``url`` to ``cached`` unless it is there, verified against
+    the sha256 prefix of a released file name (``name-<hex>.pth``, as
+    ``torch.hub`` checks it); a file put there by hand is verified too."""
+    match = torch.hub.HASH_REGEX.search(osp.basename(cached))
+    prefix = match.group(1) if match else None
+    if not osp.isfile(cached):
+        os.makedirs(osp.dirname(cached), exist_ok=True)
+        print_log(f'Downloading {url} to {cached}', logger='current')
+        timeout = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)
+        try:
+            # Into a temporary file, moved into place once complete and
+            # verified: no truncated or wrong file is left in the cache.
+            torch.hub.download_url_to_file(url, cached, hash_prefix=prefix,
+                                           progress=progress)
+        except (OSError, RuntimeError, ValueError) as err:
+            raise DownloadError(
+                f'cannot download {url} ({err}); put the file there by hand '
+                f'as {cached}') from err
+        finally:
+            socket.setdefaulttimeout(timeout)
+    if prefix and not file_sha256(cached).startswith(prefix):
+        raise DownloadError(
+            f'{cached} has sha256 {file_sha256(cached)}, but its name says '
+            f'it starts with {prefix}: not the file {url} released; delete '
+            'it to download it again')
 
 
 def install_safe_checkpoint_loader() -> None:

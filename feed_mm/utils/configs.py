@@ -107,6 +107,17 @@ def resolve_config(path: str) -> str:
                             f'{" and ".join(looked)})')
 
 
+def legacy_scope(cfg_path: str) -> str:
+    """``mmcls::path`` (MMClassification 1.x, MMRazor's shipped configs) as
+    ``mmpretrain::path`` where mmcls is not installed: MMPretrain is its
+    successor and keeps its config paths."""
+    import importlib.util
+    if cfg_path.startswith('mmcls::') and \
+            importlib.util.find_spec('mmcls') is None:
+        return 'mmpretrain::' + cfg_path[len('mmcls::'):]
+    return cfg_path
+
+
 def _get_cfg_path(cfg_path: str, filename: str) -> Tuple[str, Optional[str]]:
     """``Config._get_cfg_path`` that also reads ``feed_mm::`` paths.
 
@@ -119,13 +130,13 @@ def _get_cfg_path(cfg_path: str, filename: str) -> Tuple[str, Optional[str]]:
     """
     if cfg_path.startswith(_PREFIX):
         return _packaged_config(cfg_path), None
-    return _original_get_cfg_path(cfg_path, filename)
+    return _original_get_cfg_path(legacy_scope(cfg_path), filename)
 
 
 def _get_config(cfg_path: str, pretrained: bool = False):
     """``mmengine.hub.get_config`` that also reads ``feed_mm::`` paths."""
     if not cfg_path.startswith(_PREFIX):
-        return _original_get_config(cfg_path, pretrained)
+        return _original_get_config(legacy_scope(cfg_path), pretrained)
     if pretrained:
         raise ValueError(
             f'{cfg_path}: feed_mm publishes no pretrained weights; train '
@@ -139,7 +150,8 @@ def _get_model(cfg_path: str, pretrained: bool = False, **kwargs: Any):
     in the config's own ``default_scope`` (MMEngine's would switch to a
     ``feed_mm`` registry scope, which does not exist)."""
     if not cfg_path.startswith(_PREFIX):
-        return _original_get_model(cfg_path, pretrained, **kwargs)
+        return _original_get_model(legacy_scope(cfg_path), pretrained,
+                                   **kwargs)
     from mmengine.registry import MODELS, DefaultScope
     cfg = _get_config(cfg_path, pretrained)
     model_cfg = copy.deepcopy(cfg.model)
@@ -148,6 +160,18 @@ def _get_model(cfg_path: str, pretrained: bool = False, **kwargs: Any):
     with DefaultScope.overwrite_default_scope(
             cfg.get('default_scope', 'mmpretrain')):
         return MODELS.build(model_cfg, default_args=kwargs)
+
+
+def _refuse_install(package: str) -> None:
+    """mmengine's ``install_package``, which runs ``pip install``, made an
+    error: a config lookup installs nothing."""
+    from mmengine.utils import is_installed
+    if not is_installed(package):
+        raise ImportError(
+            f'the config names the package {package!r}, which is not '
+            f'installed; feed_mm installs nothing: pip install {package} '
+            "yourself (MMClassification's mmcls:: configs are read from "
+            'mmpretrain:: when mmcls is missing)')
 
 
 _original_get_cfg_path = None
@@ -170,6 +194,11 @@ def install_feed_mm_scope() -> None:
     from mmengine.config.utils import MODULE2PACKAGE
 
     MODULE2PACKAGE.setdefault(FEED_MM_SCOPE, 'feed_mm')
+    # mmengine's config lookups pip-install a missing package: never.
+    import mmengine.utils
+    import mmengine.utils.package_utils
+    for module in (mmengine.utils, mmengine.utils.package_utils, hub_module):
+        module.install_package = _refuse_install
     if _original_get_cfg_path is None:
         _original_get_cfg_path = Config._get_cfg_path
         Config._get_cfg_path = staticmethod(_get_cfg_path)

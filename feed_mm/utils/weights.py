@@ -1,14 +1,64 @@
-"""Model weights from a checkpoint file, a training work dir or a URL:
-found, unwrapped from distillation and DDP checkpoints, and loaded
-strictly with errors that name the config key."""
+"""Models and their weights as the OpenMMLab ecosystem names them: an
+MMPretrain model name or a ``package::`` config (with its released weights,
+from MMPretrain's model index and metafiles), and weights from a checkpoint
+file, a training work dir or a URL, unwrapped from distillation and DDP
+checkpoints and loaded strictly, with errors that name the config key."""
+import difflib
 import os.path as osp
 from collections import OrderedDict
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import torch.nn as nn
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .checkpoint import DownloadError
 from .errors import FEEDConfigError
+
+
+def zoo_model(spec: Any, key: str
+              ) -> Optional[Tuple[Dict, Optional[str], bool]]:
+    """A model the ecosystem names: an MMPretrain model name
+    (``'resnet50_8xb32_in1k'``, ``mmpretrain.list_models()``), a
+    ``'package::path.py'`` config, or either as MMRazor writes it,
+    ``dict(cfg_path=..., pretrained=False)``.
+
+    Returns:
+        tuple | None: The model config (in its package's scope, with the
+        config's data preprocessor), the URL of its released weights (None
+        when its metafile has none) and whether ``pretrained`` asks for
+        them; None for a spec of another kind (a model dict).
+    """
+    if isinstance(spec, str):
+        name, pretrained = spec, False
+    elif isinstance(spec, Mapping) and 'cfg_path' in spec and \
+            set(spec) <= {'cfg_path', 'pretrained'}:
+        name, pretrained = spec['cfg_path'], bool(spec.get('pretrained'))
+    else:
+        return None
+    from mmengine.hub import get_config
+    from mmpretrain.apis.model import ModelHub
+    if '::' in name:
+        try:
+            cfg = get_config(name, pretrained=True)
+        except AssertionError:  # a config without released weights
+            cfg = get_config(name)
+        url = cfg.get('model_path')
+    elif ModelHub.has(name):
+        meta = ModelHub.get(name)
+        cfg, url = meta.config, meta.weights
+    else:
+        import mmpretrain
+        close = difflib.get_close_matches(name, mmpretrain.list_models(), 3)
+        raise FEEDConfigError(
+            key, f'{name!r} is neither an MMPretrain model name '
+            "(mmpretrain.list_models()) nor a 'package::config.py' path" +
+            (f'. Did you mean {", ".join(map(repr, close))}?' if close else
+             ''))
+    model = cfg.model.to_dict()
+    if 'data_preprocessor' in cfg:
+        model['data_preprocessor'] = cfg.data_preprocessor.to_dict()
+    model['_scope_'] = cfg.get('default_scope', 'mmpretrain')
+    return model, url, pretrained
 
 
 def load_weights(model: nn.Module, ckpt: str, key: str, owner: str) -> None:
@@ -19,7 +69,11 @@ def load_weights(model: nn.Module, ckpt: str, key: str, owner: str) -> None:
     if not isinstance(ckpt, str):
         raise FEEDConfigError(key, f'must be a path string, got {ckpt!r}')
     ckpt = resolve_checkpoint(ckpt, key, owner)
-    checkpoint = CheckpointLoader.load_checkpoint(ckpt, map_location='cpu')
+    try:
+        checkpoint = CheckpointLoader.load_checkpoint(ckpt,
+                                                      map_location='cpu')
+    except DownloadError as err:
+        raise FEEDConfigError(key, f'weights of {owner}: {err}') from err
     state = extract_model_state(checkpoint, model)
     own = model.state_dict()
     missing = sorted(set(own) - set(state))

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from feed_mm.engine import TeacherProvenanceHook
+import feed_mm.utils.checkpoint as checkpoint_module
 from feed_mm.engine import teacher_provenance as provenance
 from feed_mm.engine.teacher_provenance import (TeacherMismatchError,
                                                check_teacher_record,
@@ -33,7 +34,7 @@ def test_sha256_is_the_files_and_computed_once(teacher_file, monkeypatch):
         expected = hashlib.sha256(f.read()).hexdigest()
     assert file_sha256(teacher_file) == expected
     # A second call must not read the file again.
-    monkeypatch.setattr(provenance, 'open', lambda *a, **k: 1 / 0,
+    monkeypatch.setattr(checkpoint_module, 'open', lambda *a, **k: 1 / 0,
                         raising=False)
     assert file_sha256(teacher_file) == expected
     fingerprint = file_fingerprint(teacher_file)

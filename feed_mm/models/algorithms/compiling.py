@@ -1,22 +1,15 @@
 """FEED under ``torch.compile`` without recompilation.
 
-Compiling FEED's whole training step makes dynamo trace what it cannot
-keep static: the recorders' hooks that append to lists, the exception that
-stops a teacher (``ModuleTap``), the data samples of every batch. It then
-recompiles at each step until its limit and falls back to eager.
-
-Here only pure tensor functions are compiled: the ``forward`` of the
-largest submodules (*units*) that contain no recorded module inside them,
-and the translators. A recorded module's own hooks (records, early stop)
-run in ``nn.Module.__call__``, around its compiled ``forward``, so they stay
-eager and out of the graphs; so does the glue between units (the
-classifier's loss on its data samples, the FEED losses).
-
-With static shapes (``dynamic=False``, the default) a unit compiles once
-per batch shape, grad mode and train/eval mode: the *warm-up* is the first
-training step at the full batch size, the first at the last (partial)
-batch size, and the first validation step at each; no step after it
-compiles again.
+Compiling FEED's whole training step makes dynamo trace what it cannot keep
+static (the recorders' hooks, the exception that stops a teacher, the data
+samples) and recompile at each step until it falls back to eager. Here only
+pure tensor functions are compiled: the ``forward`` of the largest
+submodules (*units*) holding no recorded module, and the translators; a
+recorded module's hooks run in ``nn.Module.__call__``, around its compiled
+``forward``, and stay eager. With static shapes (``dynamic=False``) a unit
+compiles once per batch shape, grad mode and train/eval mode (the warm-up:
+the first training and validation steps at the full and the last batch
+size); nothing compiles after it.
 """
 from collections import Counter
 from functools import partial

@@ -40,17 +40,17 @@ class FEEDDistill(BaseAlgorithm):
     (``teacher_ckpts``).
 
     Args:
-        architecture (dict | BaseModel | str): The student: a model dict,
-            a built model, or ``dict(cfg_path='mmpretrain::...',
-            pretrained=False)``.
+        architecture (dict | BaseModel | str): The student: a model dict, a
+            built model, an MMPretrain model name (``'resnet18_8xb32_in1k'``)
+            or config path (``'mmpretrain::...'``), or MMRazor's
+            ``dict(cfg_path=..., pretrained=False)``.
         teachers (dict | list): Ordered ``name -> dict(model=..., ckpt=...,
             feature=None, loss_weight=1.0, translator=None, feed_loss=None)``
-            (or ``name -> (model, ckpt[, options])``, or a list named
-            ``t0, t1, ...``). ``model`` is built like ``architecture``;
-            ``ckpt`` (required) is a checkpoint file, a teacher's work dir or
-            a URL (None keeps a random teacher, only with
-            ``allow_random_teachers``); the other options override the
-            distiller's defaults for this teacher.
+            (a list: named ``t0, t1, ...``). ``model`` as ``architecture``;
+            ``ckpt``: a checkpoint file, a work dir or a URL, by default the
+            released weights of a model named by the zoo (None: random, only
+            with ``allow_random_teachers``); the other options override the
+            distiller's for this teacher.
         distiller (dict): :class:`FEEDDistiller` config. Defaults to
             ``dict(type='FEEDDistiller')``.
         input_shape (Sequence[int]): ``(C, H, W)`` of the dry run that
@@ -67,12 +67,11 @@ class FEEDDistill(BaseAlgorithm):
             ``'bf16'``/``'fp16'``, their maps cast back (losses in full
             precision); ``'auto'``: fp16 on CUDA, bf16 on a CPU with native
             bf16, else none. Defaults to None (exact).
-        channels_last (bool): Student, translators, teachers and training
-            batches in ``channels_last`` memory format. Defaults to False.
+        channels_last (bool): Models and batches in ``channels_last``.
+            Defaults to False.
         compile (bool | dict): ``torch.compile`` (True, or its arguments) of
-            the student's and teachers' units and the translators, without
-            recompilation after the warm-up (``compiling.py``). Defaults to
-            False.
+            the models' units and the translators (``compiling.py``).
+            Defaults to False.
         allow_random_teachers (bool): Accept ``ckpt=None`` teachers (tests
             and benchmarks). Defaults to False.
         data_preprocessor (dict, optional): Defaults to the student's.

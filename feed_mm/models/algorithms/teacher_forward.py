@@ -11,25 +11,13 @@ from torch.utils._pytree import tree_map
 from feed_mm.models.distillers.validation import StopForward
 from feed_mm.utils import FEEDConfigError
 
-AUTOCAST_DTYPES = {
-    'bf16': torch.bfloat16,
-    'bfloat16': torch.bfloat16,
-    'fp16': torch.float16,
-    'float16': torch.float16,
-}
+AUTOCAST_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 
 class ModuleTap:
-    """Stops a model's forward as soon as the named modules have all run.
-
-    Hooks are attached once and only act while the tap is entered, so the
-    same teacher still runs whole for validation.
-
-    Args:
-        model (nn.Module): The model.
-        module_names (Sequence[str]): Module paths whose outputs are the
-            last thing needed from the forward.
-    """
+    """Stops ``model``'s forward once the modules ``module_names`` have all
+    run. Its hooks only act while the tap is entered, so the same teacher
+    still runs whole for validation."""
 
     def __init__(self, model: nn.Module, module_names: Sequence[str]) -> None:
         modules = dict(model.named_modules())
@@ -56,13 +44,6 @@ class ModuleTap:
     def __exit__(self, exc_type, exc_value, traceback) -> bool:
         self._pending = set()
         return exc_type is StopForward
-
-
-def teacher_autocast(dtype: Optional[torch.dtype], device: torch.device):
-    """Autocast context of the teachers' forward (a no-op when ``dtype`` is
-    None)."""
-    return torch.autocast(
-        device_type=device.type, dtype=dtype, enabled=dtype is not None)
 
 
 # teacher_autocast='auto': the precision that measured fastest per device
@@ -130,8 +111,9 @@ def forward_teacher(teacher: nn.Module,
         forward = partial(teacher, inputs, mode='tensor')
     else:
         forward = partial(teacher, inputs, data_samples, mode='loss')
-    with recorders, torch.no_grad(), teacher_autocast(
-            dtype, inputs.device), tap or nullcontext():
+    with recorders, torch.no_grad(), torch.autocast(
+            inputs.device.type, dtype, enabled=dtype is not None), \
+            tap or nullcontext():
         guard(forward) if guard is not None else forward()
     if dtype is not None:
         for recorder in recorders.recorders.values():

@@ -12,7 +12,7 @@ from mmengine.model import BaseModel
 from mmrazor.registry import MODELS
 
 from feed_mm.utils import FEEDConfigError
-from feed_mm.utils.weights import load_weights
+from feed_mm.utils.weights import load_weights, zoo_model
 
 TEACHER_OPTION_KEYS = ('model', 'ckpt', 'feature', 'loss_weight', 'translator',
                        'feed_loss')
@@ -77,6 +77,10 @@ def parse_teachers(teachers: Any, allow_random: bool = False
                     f'{", ".join(TEACHER_OPTION_KEYS)})')
         if 'model' not in options:
             raise FEEDConfigError(f'{t_key}.model', 'is required')
+        zoo = zoo_model(options['model'], f'{t_key}.model')
+        if 'ckpt' not in options and zoo and zoo[1] and (
+                zoo[2] or isinstance(options['model'], str)):
+            options = dict(options, ckpt=zoo[1])  # the released weights
         # A forgotten checkpoint would train from a random teacher; only an
         # explicit ckpt=None under allow_random_teachers means that.
         if options.get('ckpt') is None and not (allow_random
@@ -93,7 +97,8 @@ def parse_teachers(teachers: Any, allow_random: bool = False
 def build_teacher(spec: TeacherSpec) -> BaseModel:
     """The frozen teacher of ``spec``: built, loaded from its checkpoint
     (or left random, with a warning), without gradients."""
-    teacher = build_model(spec.model, f'{spec.key}.model')
+    teacher = build_model(spec.model, f'{spec.key}.model',
+                          load_pretrained=False)
     # Same reason as MMRazor: inplace ops in a frozen teacher could
     # overwrite a recorded feature map.
     for module in teacher.modules():
@@ -114,9 +119,12 @@ def build_teacher(spec: TeacherSpec) -> BaseModel:
     return teacher
 
 
-def build_model(spec: ModelSpec, key: str) -> BaseModel:
-    """Build a student or teacher from a model dict, a built model, or a
-    ``'package::path/to/config.py'`` string (or ``dict(cfg_path=...)``).
+def build_model(spec: ModelSpec, key: str,
+                load_pretrained: bool = True) -> BaseModel:
+    """Build a student or teacher from a model dict, a built model, an
+    MMPretrain model name, a ``'package::path/to/config.py'`` config, or
+    MMRazor's ``dict(cfg_path=..., pretrained=...)``; with
+    ``load_pretrained``, ``pretrained=True`` loads the released weights.
 
     A model dict whose type is not in MMRazor's registry is built in
     MMPretrain's scope, so mmpretrain model dicts work unprefixed.
@@ -124,27 +132,26 @@ def build_model(spec: ModelSpec, key: str) -> BaseModel:
     if isinstance(spec, nn.Module):
         model = spec
     else:
-        if isinstance(spec, str):
-            spec = dict(cfg_path=spec, pretrained=False)
-        if not isinstance(spec, Mapping):
+        zoo = zoo_model(spec, key)
+        if zoo is None and not isinstance(spec, Mapping):
             raise FEEDConfigError(
-                key, 'expected a model config dict, a built model or a '
-                f"'package::config.py' path, got {type(spec).__name__}")
-        cfg = copy.deepcopy(dict(spec))
-        if 'cfg_path' not in cfg:
-            model_type = cfg.get('type')
-            if model_type is None:
-                raise FEEDConfigError(key, 'the model config has no type')
-            # The nested builds (backbone, head, ...) resolve their types in
-            # the default scope; a 'scope.Type' prefix alone does not switch
-            # it, so the model is built under its own scope instead.
-            if isinstance(model_type, str) and '_scope_' not in cfg:
-                scope, _, name = model_type.rpartition('.')
-                if scope:
-                    cfg.update(type=name, _scope_=scope)
-                else:
-                    cfg['_scope_'] = ('mmrazor' if MODELS.get(model_type)
-                                      else 'mmpretrain')
+                key, 'expected a model config dict, a built model, an '
+                "MMPretrain model name or a 'package::config.py' path, got "
+                f'{type(spec).__name__}')
+        cfg = zoo[0] if zoo else copy.deepcopy(dict(spec))
+        model_type = cfg.get('type')
+        if model_type is None:
+            raise FEEDConfigError(key, 'the model config has no type')
+        # The nested builds (backbone, head, ...) resolve their types in
+        # the default scope; a 'scope.Type' prefix alone does not switch
+        # it, so the model is built under its own scope instead.
+        if isinstance(model_type, str) and '_scope_' not in cfg:
+            scope, _, name = model_type.rpartition('.')
+            if scope:
+                cfg.update(type=name, _scope_=scope)
+            else:
+                cfg['_scope_'] = ('mmrazor' if MODELS.get(model_type)
+                                  else 'mmpretrain')
         try:
             model = MODELS.build(cfg)
         except FEEDConfigError:
@@ -152,6 +159,12 @@ def build_model(spec: ModelSpec, key: str) -> BaseModel:
         except Exception as err:  # the registry wraps all build errors
             raise FEEDConfigError(key, f'cannot build the model: {err}') \
                 from err
+        if zoo and zoo[2] and load_pretrained:
+            if zoo[1] is None:
+                raise FEEDConfigError(
+                    key, f'pretrained=True, but {spec["cfg_path"]} has no '
+                    'released weights in its metafile')
+            load_weights(model, zoo[1], key, f'the model {spec["cfg_path"]}')
     if not isinstance(model, BaseModel):
         raise FEEDConfigError(
             key, 'expected an MMEngine BaseModel (e.g. an mmpretrain '

@@ -14,8 +14,8 @@ from mmrazor.registry import MODELS
 from feed_mm.utils import FEEDConfigError, loss_weight_value
 from .validation import (FEED_LOSS_PREFIX, FEED_RECORDER, FeatureLocation,
                          as_dict, attach_recorders, build_part,
-                         check_recorder_cfgs, check_teacher_names,
-                         locate_feature_map, parse_feature, select_feature)
+                         check_recorder_cfgs, locate_feature_map,
+                         parse_feature, select_feature, suggest)
 
 if TYPE_CHECKING:  # the algorithm's type; only its options are read here
     from feed_mm.models.algorithms.teacher_spec import TeacherSpec
@@ -60,16 +60,10 @@ class FEEDDistiller(BaseDistiller):
             ``dict(type='FEEDLoss')``.
         teacher_reduction (str): ``'sum'`` (the paper) or ``'mean'`` of the
             FEED terms over teachers. Defaults to ``'sum'``.
-        student_recorders (dict, optional): Extra recorders of the student.
-        teacher_recorders (dict, optional): Extra recorders per teacher,
-            ``{teacher: {recorder: cfg}}``.
-        connectors (dict, optional): Connectors of the extra losses.
-        distill_losses (dict, optional): Extra losses (names containing
-            ``loss`` are optimised).
-        loss_forward_mappings (dict, optional): Forward arguments of the
-            extra losses -> ``dict(recorder=..., from_student=bool,
-            from_teacher=None, record_idx=0, data_idx=None, connector=None,
-            connector_idx=None)``.
+        student_recorders, teacher_recorders, connectors, distill_losses,
+            loss_forward_mappings (dict, optional): The extra losses, as in
+            ``ConfigurableDistiller`` (``teacher_recorders`` per teacher:
+            ``{teacher: {recorder: cfg}}``).
         init_cfg (dict, optional): MMEngine init config.
     """
 
@@ -171,7 +165,11 @@ class FEEDDistiller(BaseDistiller):
         and each teacher (a teacher's ``feature`` overrides
         ``teacher_feature``); an ``'auto'`` FEED map is located by a forward
         on ``dummy``."""
-        check_teacher_names(list(self._teacher_recorder_cfgs), list(teachers))
+        for name in sorted(set(self._teacher_recorder_cfgs) - set(teachers)):
+            raise FEEDConfigError(
+                f'model.distiller.teacher_recorders.{name}',
+                f'unknown teacher {name!r} (teachers: '
+                f'{", ".join(teachers)}).' + suggest(name, list(teachers)))
         self.student_location = _located(self.student_location, student,
                                          dummy, 'the student')
         self.student_recorders = attach_recorders(
@@ -252,7 +250,7 @@ class FEEDDistiller(BaseDistiller):
                    data_idx: Optional[int] = None,
                    connector: Optional[str] = None,
                    connector_idx: Optional[int] = None) -> Any:
-        """Read one record of ``loss_forward_mappings``."""
+        """One record of ``loss_forward_mappings``."""
         manager = (self.student_recorders if from_student else
                    self.teacher_recorders[self.resolve_teacher(from_teacher)])
         data = manager.get_recorder(recorder).get_record_data(

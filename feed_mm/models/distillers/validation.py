@@ -193,16 +193,6 @@ def check_recorder_cfgs(cfgs: Optional[Dict[str, Dict]],
     return cfgs
 
 
-def check_teacher_names(configured: Sequence[str],
-                        teachers: Sequence[str]) -> None:
-    """Every teacher of ``teacher_recorders`` is one of ``teachers``."""
-    for name in sorted(set(configured) - set(teachers)):
-        raise FEEDConfigError(
-            f'model.distiller.teacher_recorders.{name}',
-            f'unknown teacher {name!r} (teachers: {", ".join(teachers)}).' +
-            suggest(name, list(teachers)))
-
-
 def attach_recorders(model: nn.Module, owner: str, location: FeatureLocation,
                      extra: Dict[str, Dict],
                      recorders_key: str) -> RecorderManager:
