@@ -4,7 +4,7 @@ import argparse
 import os
 import os.path as osp
 import sys
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional, Tuple
 
 from mmengine.config import Config, DictAction
 
@@ -78,6 +78,7 @@ def load_config(config: str, work_dir: Optional[str],
                 'param_scheduler) is set by index, '
                 'param_scheduler.0.milestones=[2,3], or whole') from err
     move_compile_to_feed(cfg)
+    set_input_shape(cfg)
     cfg.launcher = launcher
     if launcher != 'none' and not _cuda_available():
         # NCCL needs GPUs; gloo runs the same job on CPU processes.
@@ -99,6 +100,57 @@ def load_config(config: str, work_dir: Optional[str],
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+# Transforms that fix the size of the training images, and the argument
+# that gives it (its order: (h, w) or (w, h) for a pair).
+_SIZE_TRANSFORMS = {
+    'RandomResizedCrop': ('scale', 'hw'), 'RandomCrop': ('crop_size', 'hw'),
+    'EfficientNetRandomCrop': ('scale', 'hw'), 'Resize': ('scale', 'wh'),
+    'CenterCrop': ('crop_size', 'wh'), 'EfficientNetCenterCrop':
+    ('crop_size', 'hw')}
+
+
+def pipeline_input_shape(cfg: Config) -> Optional[Tuple[int, int, int]]:
+    """``(C, H, W)`` of the training images: the size the last crop or
+    resize of the training pipeline gives, the channels of the data
+    preprocessor's mean; None when the pipeline fixes no size."""
+    dataset = (cfg.get('train_dataloader') or {}).get('dataset') or {}
+    while 'pipeline' not in dataset and 'dataset' in dataset:
+        dataset = dataset['dataset']  # dataset wrappers
+    size = None
+    for transform in dataset.get('pipeline') or []:
+        name = str(transform.get('type', '')).rpartition('.')[2]
+        arg, order = _SIZE_TRANSFORMS.get(name, (None, None))
+        value = transform.get(arg) if arg else None
+        if isinstance(value, int):
+            size = (value, value)
+        elif isinstance(value, (list, tuple)) and len(value) == 2:
+            size = tuple(value) if order == 'hw' else tuple(value[::-1])
+    if size is None:
+        return None
+    preprocessor = cfg.get('data_preprocessor') or (
+        cfg.get('model') or {}).get('data_preprocessor') or {}
+    return (len(preprocessor.get('mean') or (0, 0, 0)), *size)
+
+
+def set_input_shape(cfg: Config) -> None:
+    """A FEED model's ``input_shape`` (the dry run's) from the training
+    pipeline when the config does not write it; a written one is checked
+    against the pipeline."""
+    model = cfg.get('model')
+    if not isinstance(model, Mapping) or str(model.get(
+            'type', '')).rpartition('.')[2] != 'FEEDDistill':
+        return
+    inferred = pipeline_input_shape(cfg)
+    written = model.get('input_shape')
+    if written is None:
+        if inferred is not None:
+            model['input_shape'] = inferred
+    elif inferred is not None and tuple(written) != inferred:
+        raise FEEDConfigError(
+            'model.input_shape', f'is {tuple(written)}, but the training '
+            f'pipeline and data preprocessor give {inferred} images')
 
 
 def move_compile_to_feed(cfg: Config) -> None:

@@ -5,6 +5,7 @@ file, a training work dir or a URL, unwrapped from distillation and DDP
 checkpoints and loaded strictly, with errors that name the config key."""
 import difflib
 import os.path as osp
+import re
 from collections import OrderedDict
 from typing import Any, Dict, Mapping, Optional, Tuple
 
@@ -13,6 +14,12 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from .checkpoint import DownloadError
 from .errors import FEEDConfigError
+
+
+def _model_names() -> list:
+    """MMPretrain's model index (its ``mmpretrain.list_models()``)."""
+    import mmpretrain
+    return mmpretrain.list_models()
 
 
 def zoo_model(spec: Any, key: str
@@ -43,12 +50,16 @@ def zoo_model(spec: Any, key: str
         except AssertionError:  # a config without released weights
             cfg = get_config(name)
         url = cfg.get('model_path')
-    elif ModelHub.has(name):
+    elif name.lower() in map(str.lower, _model_names()):
         meta = ModelHub.get(name)
         cfg, url = meta.config, meta.weights
     else:
-        import mmpretrain
-        close = difflib.get_close_matches(name, mmpretrain.list_models(), 3)
+        # Names that contain the given one, ignoring case and punctuation.
+        plain = re.sub('[^a-z0-9]', '', name.lower())
+        close = sorted((m for m in _model_names()
+                        if plain in re.sub('[^a-z0-9]', '', m.lower())),
+                       key=len)[:3] or difflib.get_close_matches(
+                           name, _model_names(), 3)
         raise FEEDConfigError(
             key, f'{name!r} is neither an MMPretrain model name '
             "(mmpretrain.list_models()) nor a 'package::config.py' path" +

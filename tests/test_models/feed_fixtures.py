@@ -99,9 +99,9 @@ def kd_distiller(recorded=('t0', ), **preds_t):
                 preds_T=record_t)))
 
 
-def batch(n=4, seed=0):
+def batch(n=4, seed=0, size=32):
     gen = torch.Generator().manual_seed(seed)
-    inputs = torch.randn(n, 3, 32, 32, generator=gen)
+    inputs = torch.randn(n, 3, size, size, generator=gen)
     samples = [DataSample().set_gt_label(i % 10) for i in range(n)]
     return inputs, samples
 

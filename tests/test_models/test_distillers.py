@@ -448,3 +448,54 @@ def test_extra_loss_that_cannot_run_is_named(loss_cfg):
     with pytest.raises(FEEDConfigError) as info:
         build_feed(distiller=distiller)
     assert info.value.key == 'model.distiller.distill_losses.loss_kd'
+
+
+# ----------------------------------------------------------------------
+# FEED maps found by the dry run ('auto', the default).
+def vit(out_type):
+    """A tiny ViT: its class token to a ViT head, or its token map,
+    reshaped to (N, C, H, W), pooled by a neck."""
+    pooled = out_type == 'featmap'
+    return dict(
+        type='mmpretrain.ImageClassifier',
+        backbone=dict(type='VisionTransformer', img_size=64, patch_size=8,
+                      arch=dict(embed_dims=32, num_layers=1, num_heads=2,
+                                feedforward_channels=64),
+                      out_type=out_type),
+        neck=dict(type='GlobalAveragePooling') if pooled else None,
+        head=dict(type='LinearClsHead' if pooled else
+                  'VisionTransformerClsHead', num_classes=10,
+                  in_channels=32))
+
+
+def test_auto_maps_are_the_last_spatial_map_before_pooling():
+    convnext = dict(
+        type='mmpretrain.ImageClassifier',
+        # Pools inside its backbone: its output has no spatial map.
+        backbone=dict(type='ConvNeXt', gap_before_final_norm=True,
+                      arch=dict(depths=[1, 1, 1, 1],
+                                channels=[8, 16, 32, 64])),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=64))
+    algo = build_feed(input_shape=(3, 64, 64), teachers=dict(
+        cnx=dict(model=convnext, ckpt=None),
+        vit=dict(model=vit('featmap'), ckpt=None),
+        res=dict(model=classifier(4), ckpt=None)))
+    locations = algo.distiller.teacher_locations
+    assert locations['cnx'].source == 'backbone.stages.3'
+    # A ViT's token map, reshaped to (N, C, H, W) by its backbone; a
+    # ResNet's backbone output, not its pooled neck.
+    assert locations['vit'].source == locations['res'].source == 'backbone'
+    assert algo.distiller.student_location.source == 'backbone'
+    assert algo.distiller.translators['cnx'].out_channels == 64
+    assert algo.distiller.translators['vit'].out_channels == 32
+    assert all(torch.isfinite(v)
+               for v in algo.loss(*batch(size=64)).values())
+
+
+def test_a_model_without_a_spatial_map_names_the_option():
+    error = assert_config_error(
+        'model.distiller.teacher_feature',
+        teachers=dict(vit=dict(model=vit('cls_token'), ckpt=None)),
+        input_shape=(3, 64, 64))
+    assert "teacher 'vit'" in str(error)
+    assert "out_type='featmap'" in str(error)

@@ -129,3 +129,76 @@ def test_compiled_feed_trains_and_resumes(digits_teachers, tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert 'resumed epoch: 2' in resumed.stdout + resumed.stderr
     assert osp.isfile(osp.join(work_dir, 'epoch_3.pth'))
+
+
+def test_zoo_teachers_of_three_families_train_at_224(tmp_path):
+    """The guide's config: a MobileNetV2 student and ResNet-50, Swin-T and
+    ConvNeXt-T teachers by their MMPretrain names, no feature location and
+    no input shape written; two iterations on a tiny ImageNet-style folder
+    of JPEGs (random teacher weights)."""
+    import cv2
+    import numpy as np
+    from mmengine.runner import Runner
+
+    from feed_mm.apis import load_config
+    for i, wnid in enumerate(('n01440764', 'n01443537')):
+        folder = tmp_path / 'imagenet' / 'train' / wnid
+        folder.mkdir(parents=True)
+        for j in range(2):
+            image = np.random.default_rng(2 * i + j).integers(
+                0, 255, (80, 96, 3), dtype=np.uint8)
+            cv2.imwrite(str(folder / f'{j}.JPEG'), image)
+    dataset = dict(data_root=str(tmp_path / 'imagenet'),
+                   metainfo=dict(classes=('tench', 'goldfish')))
+    cfg = load_config(
+        'configs/guide/pfeed_zoo_mobilenetv2_3teachers_imagenet.py',
+        str(tmp_path / 'work'), {
+            'train_dataloader.dataset': dataset,
+            'train_dataloader.batch_size': 2,
+            'train_dataloader.num_workers': 0, 'train_cfg.max_epochs': 1,
+            'model.allow_random_teachers': True,
+            'default_hooks.logger.interval': 1}, 'none')
+    assert tuple(cfg.model.input_shape) == (3, 224, 224)
+    cfg.model.teachers = {name: dict(model=model, ckpt=None)
+                          for name, model in cfg.model.teachers.items()}
+    for key in ('val_cfg', 'val_dataloader', 'val_evaluator'):
+        cfg[key] = None
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 2
+    terms = {name: runner.message_hub.get_scalar(
+        f'train/distill.loss_feed_{name}').current()
+        for name in ('r50', 'swin', 'convnext')}
+    assert all(np.isfinite(v) and v > 0 for v in terms.values()), terms
+    sources = {name: location.source for name, location in
+               runner.model.distiller.teacher_locations.items()}
+    assert sources == dict(r50='backbone', swin='backbone',
+                           convnext='backbone.stages.3')
+
+
+def test_pruned_student_trains_and_exports_into_its_pruned_model(
+        digits_teachers, tmp_path):
+    """MMRazor's channel mutator keeps half of ResNet-20's channels; FEED
+    trains the pruned student from two unpruned teachers, and its exported
+    weights load strictly into the pruned model's plain config."""
+    from mmengine.runner import Runner
+
+    from feed_mm.apis import load_config
+    work_dir = train_in_process(
+        'configs/guide/pfeed_pruned_resnet20_2xresnet20_digits.py',
+        str(tmp_path / 'feed'), _teacher_options(digits_teachers))
+    student = tmp_path / 'student.pth'
+    result = call_tool('tools/convert_to_student.py',
+                       osp.join(work_dir, 'epoch_1.pth'), str(student))
+    assert result.returncode == 0, result.stderr[-3000:]
+    plain = Runner.from_cfg(load_config(
+        'configs/guide/resnet20_pruned50_digits.py', str(tmp_path / 'p'),
+        {'load_from': str(student)}, 'none'))
+    plain.load_or_resume()
+    weights = torch.load(student, map_location='cpu',
+                         weights_only=False)['state_dict']
+    assert plain.model.state_dict().keys() == weights.keys()
+    assert sum(p.numel() for p in plain.model.parameters()) < 0.3 * sum(
+        p.numel() for p in Runner.from_cfg(load_config(
+            'configs/teachers/digits_resnet20_s0.py', str(tmp_path / 'u'),
+            None, 'none')).model.parameters())

@@ -54,7 +54,9 @@ class FEEDDistill(BaseAlgorithm):
         distiller (dict): :class:`FEEDDistiller` config. Defaults to
             ``dict(type='FEEDDistiller')``.
         input_shape (Sequence[int]): ``(C, H, W)`` of the dry run that
-            measures the FEED maps. Defaults to ``(3, 32, 32)``.
+            measures the FEED maps (feed_mm's tools take it from the training
+            pipeline when a config does not write it). Defaults to
+            ``(3, 32, 32)``.
         teacher_norm_eval (bool): Keep teachers' norm layers in eval mode.
             Defaults to True.
         student_trainable (bool): Whether the student gets gradients.

@@ -45,8 +45,9 @@ class TeacherSpec:
 def parse_teachers(teachers: Any, allow_random: bool = False
                    ) -> 'OrderedDict[str, TeacherSpec]':
     """The ``teachers`` argument (a dict ``name -> dict(model=...,
-    ckpt=..., **options)``, or a list of those values named ``t0``, ``t1``,
-    ... in order) as ordered ``name -> TeacherSpec``. ``ckpt=None`` (a
+    ckpt=..., **options)`` or ``name -> model name``, or a list of those
+    values named ``t0``, ``t1``, ... in order) as ordered ``name ->
+    TeacherSpec``. ``ckpt=None`` (a
     random teacher, for tests and benchmarks) needs ``allow_random``; a
     teacher without a ``ckpt`` key is refused either way."""
     key = 'model.teachers'
@@ -66,6 +67,8 @@ def parse_teachers(teachers: Any, allow_random: bool = False
             raise FEEDConfigError(
                 t_key, 'a teacher name must be an identifier (letters, '
                 'digits, underscores), as it names modules and loss terms')
+        if isinstance(options, str):  # a model name: its released weights
+            options = dict(model=options)
         if not isinstance(options, Mapping):
             raise FEEDConfigError(
                 t_key, 'a teacher is dict(model=..., ckpt=...), got '
@@ -105,8 +108,11 @@ def build_teacher(spec: TeacherSpec) -> BaseModel:
         if hasattr(module, 'inplace'):
             module.inplace = False
     if spec.ckpt is not None:
+        model = spec.model.get('cfg_path') if isinstance(
+            spec.model, Mapping) else spec.model
         load_weights(teacher, spec.ckpt, f'{spec.key}.ckpt',
-                     f'teacher {spec.name!r}')
+                     f'teacher {spec.name!r}' + (f' ({model})' if isinstance(
+                         model, str) else ''))
     else:
         print_log(
             f'Teacher {spec.name!r} has no checkpoint: it keeps its '
