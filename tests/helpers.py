@@ -31,17 +31,20 @@ def run_tool(*args, env=None, timeout=300) -> subprocess.CompletedProcess:
 def call_tool(*args) -> subprocess.CompletedProcess:
     """Run a script of tools/ in this process as ``python SCRIPT ARGS``
     from the repository root would (its ``main`` through ``run_cli``), with
-    its stdout, stderr and exit code; MMEngine's default scope is restored
-    after it. For the tests where a separate process adds nothing."""
+    its stdout, stderr and exit code; the environment, torch's threads and
+    MMEngine's default scope and loggers are restored after it. For the
+    tests where a separate process adds nothing."""
     import io
     import runpy
     from contextlib import redirect_stderr, redirect_stdout
 
     from mmengine.logging import MMLogger
     from mmengine.registry import DefaultScope
+    import torch
     script, *rest = args
     out, err = io.StringIO(), io.StringIO()
     argv, cwd, code = sys.argv, os.getcwd(), 0
+    environ, threads = dict(os.environ), torch.get_num_threads()
     scope = DefaultScope.get_current_instance()
     loggers = dict(MMLogger._instance_dict)
     # The whole registry of scopes comes back as it was after the block.
@@ -60,6 +63,9 @@ def call_tool(*args) -> subprocess.CompletedProcess:
     finally:
         sys.argv = argv
         os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(environ)
+        torch.set_num_threads(threads)
         MMLogger._instance_dict.clear()
         MMLogger._instance_dict.update(loggers)
     return subprocess.CompletedProcess(args, code, out.getvalue(),

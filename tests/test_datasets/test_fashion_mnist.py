@@ -3,12 +3,12 @@ split, the prepare command, the missing-data error, and one training
 iteration of the protocol's student config through the runner."""
 import os
 import os.path as osp
+import sys
 
 import numpy as np
 import pytest
 
 from feed_mm.datasets import CheckedFashionMNIST, prepare_fashion_mnist
-import feed_mm.datasets.prepare_fashion_mnist as prepare_module
 from tests.helpers import train_in_process
 
 
@@ -84,7 +84,9 @@ def test_prepare_is_idempotent_and_repairs_a_truncated_file(
     with pytest.raises(FileNotFoundError, match='archive not found'):
         prepare_fashion_mnist(str(tmp_path / 'x'), source=str(tmp_path))
     # Without the Debian package the library installs nothing: it says how.
-    monkeypatch.setattr(prepare_module, 'DEBIAN_DIR', str(tmp_path / 'no'))
+    monkeypatch.setattr(
+        sys.modules['feed_mm.datasets.prepare_fashion_mnist'], 'DEBIAN_DIR',
+        str(tmp_path / 'no'))
     with pytest.raises(FileNotFoundError,
                        match='apt-get install -y dataset-fashion-mnist'):
         prepare_fashion_mnist(str(tmp_path / 'y'))

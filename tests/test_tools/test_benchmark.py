@@ -6,7 +6,7 @@ import json
 import pytest
 
 from feed_mm.benchmark import MEMORY_SLACK, check_arguments, parse_variant
-from tests.helpers import run_tool
+from tests.helpers import call_tool, run_tool
 
 TIME_KEYS = ('floor_full_ms', 'floor_backbone_ms', 'feed_step_ms',
              'teacher_phase_ms', 'translators_ms')
@@ -189,7 +189,7 @@ def test_bad_arguments_name_the_flag(kwargs, flag):
 def test_other_student_and_teachers(tmp_path):
     path = tmp_path / 'bench.json'
     teacher = 'configs/_base_/models/cifar_resnet56.py'
-    result = run_tool('tools/analysis/benchmark.py', '--preset', 'digits',
+    result = call_tool('tools/analysis/benchmark.py', '--preset', 'digits',
                       '--teacher', teacher, '--input-size', '16',
                       '--batch-size', '4', '--teachers', '1', '--warmup',
                       '0', '--repeats', '1', '--threads', '1', '--no-memory',
@@ -213,7 +213,7 @@ def test_other_student_and_teachers(tmp_path):
     ('--teacher', 'no/such/model.py', 'no config file'),
 ])
 def test_bad_model_files_name_the_flag(flag, value, message):
-    result = run_tool('tools/analysis/benchmark.py', flag, value)
+    result = call_tool('tools/analysis/benchmark.py', flag, value)
     assert result.returncode == 2
     assert f'error: {flag}: ' in result.stderr and message in result.stderr
     assert 'Traceback' not in result.stderr
@@ -242,7 +242,7 @@ def test_compiled_targets_follow_the_rows():
 
 def test_variants_in_turns_with_the_plain_step(tmp_path):
     path = tmp_path / 'bench.json'
-    result = run_tool('tools/analysis/benchmark.py', '--preset', 'digits',
+    result = call_tool('tools/analysis/benchmark.py', '--preset', 'digits',
                       '--batch-size', '4', '--teachers', '2', '--warmup',
                       '0', '--repeats', '2', '--threads', '1', '--no-memory',
                       '--in-turns', '--options', 'fast', '--json', str(path))

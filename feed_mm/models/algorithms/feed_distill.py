@@ -186,15 +186,9 @@ class FEEDDistill(BaseAlgorithm):
 
     # ------------------------------------------------------------------
     def _build_distiller(self, cfg: Union[Dict, nn.Module]) -> FEEDDistiller:
-        if isinstance(cfg, Mapping):
-            cfg = dict(cfg)
-            cfg.setdefault('type', 'FEEDDistiller')
-        try:
-            distiller = build_part(cfg, 'model.distiller')
-        except FEEDConfigError:
-            raise
-        except Exception as err:  # the registry wraps all build errors
-            raise FEEDConfigError('model.distiller', str(err)) from err
+        distiller = build_part(dict(dict(type='FEEDDistiller'), **cfg) if
+                               isinstance(cfg, Mapping) else cfg,
+                               'model.distiller')
         if not isinstance(distiller, FEEDDistiller):
             raise FEEDConfigError(
                 'model.distiller', 'FEEDDistill needs a FEEDDistiller, got '

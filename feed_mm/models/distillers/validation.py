@@ -203,8 +203,10 @@ def attach_recorders(model: nn.Module, owner: str, location: FeatureLocation,
         if cfg['type'] in MODULE_RECORDER_TYPES:
             check_module_source(model, cfg['source'],
                                 f'{recorders_key}.{name}.source', owner)
-    cfgs = dict(extra, **{
-        FEED_RECORDER: dict(type=location.type, source=location.source)})
+    # Built in MMRazor's scope, whatever the caller's default scope.
+    cfgs = {name: dict(cfg, _scope_='mmrazor') for name, cfg in dict(
+        extra, **{FEED_RECORDER: dict(type=location.type,
+                                      source=location.source)}).items()}
     try:
         manager = RecorderManager(cfgs)
         manager.initialize(model)
