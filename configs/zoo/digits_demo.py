@@ -13,7 +13,10 @@ protocol = dict(
         configs=[f'configs/teachers/digits_resnet20_s{s}.py'
                  for s in range(3)],
         epochs=10,
-        cfg_options={'default_hooks.checkpoint.max_keep_ckpts': 1}),
+        cfg_options={'default_hooks.checkpoint.max_keep_ckpts': 1},
+        # Their weights, trained by these configs, are committed: the demo
+        # evaluates them instead of training (delete a file to retrain).
+        weights='configs/zoo/teachers'),
     # The teachers' schedule (warm-up + cosine) stretched to 30 epochs, in
     # batches of 16 at lr 0.05: with 300 images, batches of 64 at lr 0.1
     # gave 5 iterations per epoch and an evaluated student at chance for

@@ -1,6 +1,8 @@
 # pFEED on SklearnDigits: ResNet-20 student, ResNet-20 teachers trained by
-# configs/teachers/digits_resnet20_s*.py (run those first). A teacher `ckpt`
-# may be a checkpoint file or the teacher's work dir (its last checkpoint).
+# configs/teachers/digits_resnet20_s*.py, whose weights are committed in
+# configs/zoo/teachers/ (paths from the repository root). A teacher `ckpt`
+# may be a checkpoint file, a teacher's work dir (its last checkpoint) or a
+# URL.
 _base_ = [
     '../../_base_/models/digits_resnet20.py',
     '../../_base_/datasets/sklearn_digits.py',
@@ -9,7 +11,7 @@ _base_ = [
     './feed_recipe.py',
 ]
 
-teacher_dirs = [f'work_dirs/teachers/digits_resnet20_s{seed}'
+teacher_dirs = [f'configs/zoo/teachers/digits_resnet20_s{seed}.pth'
                 for seed in range(3)]
 
 model = dict(
