@@ -127,6 +127,16 @@ def _config_path(value: Any, key: str) -> str:
     return value
 
 
+def _setting_names(value: Any, names: List[str],
+                   key: str) -> Tuple[str, ...]:
+    """A list of setting names (``baselines``, ``n_curve``), each checked."""
+    for i, name in enumerate(value):
+        if name not in names:
+            raise FEEDConfigError(f'{key}[{i}]', f'{name!r} is not a setting '
+                                  f'({", ".join(names)})')
+    return tuple(value)
+
+
 def _optional_name(value: Any, key: str) -> Optional[str]:
     if value is not None and (not isinstance(value, str) or not value):
         raise FEEDConfigError(key, f'must be a non-empty string, got '
@@ -244,18 +254,9 @@ def parse_protocol(spec: Mapping, name: str) -> Protocol:
                                   f'{skey}.cfg_options'),
                 pool=_optional_name(raw.get('pool'), f'{skey}.pool')))
     names = [s.name for s in settings]
-    baselines = tuple(spec.get('baselines', ()))
-    for i, baseline in enumerate(baselines):
-        if baseline not in names:
-            raise FEEDConfigError(
-                f'{key}.baselines[{i}]', f'{baseline!r} is not a setting '
-                f'({", ".join(names)})')
-    n_curve = tuple(spec.get('n_curve', ()))
-    for i, point in enumerate(n_curve):
-        if point not in names:
-            raise FEEDConfigError(
-                f'{key}.n_curve[{i}]', f'{point!r} is not a setting '
-                f'({", ".join(names)})')
+    baselines, n_curve = (_setting_names(spec.get(field, ()), names,
+                                         f'{key}.{field}')
+                          for field in ('baselines', 'n_curve'))
     metric = spec.get('metric', 'accuracy/top1')
     if not isinstance(metric, str):
         raise FEEDConfigError(f'{key}.metric', f'must be a metric name, got '

@@ -24,6 +24,7 @@ from .report import (CURVES_FILE, N_CURVE_FILE, RESULTS_FILE, TABLE_FILE,
                      collect_results, format_report, plot_curves,
                      plot_n_curve)
 
+
 @dataclass
 class PlannedRun:
     """One training run of a protocol."""
@@ -113,8 +114,8 @@ def plan_runs(protocol: Protocol, work_dir: str,
     runs: List[PlannedRun] = []
     for seed in range(protocol.seeds if seeds is None else seeds):
         for setting in protocol.settings:
-            if setting.name not in wanted or (setting.seeds is not None
-                                               and seed >= setting.seeds):
+            if setting.name not in wanted or (
+                    setting.seeds is not None and seed >= setting.seeds):
                 continue
             teacher_dirs = []
             for kind, _, target in (ref.partition(':')
