@@ -5,6 +5,6 @@ _base_ = ['./_base_/fmnist_feed.py']
 model = dict(
     teachers={
         f't{k}': dict(model=_base_.model.architecture,
-                       ckpt=_base_.teacher_dirs[k])
+                      ckpt=_base_.teacher_dirs[k])
         for k in range(4)
     })

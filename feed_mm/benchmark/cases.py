@@ -195,7 +195,7 @@ def teacher_forwards(setting: Setting, teacher: nn.Module,
 
 
 def feature_shapes(algo: nn.Module, batch: Dict[str, Any]
-                    ) -> Tuple[torch.Size, Dict[str, torch.Size]]:
+                   ) -> Tuple[torch.Size, Dict[str, torch.Size]]:
     """Shapes of the student's and teachers' FEED maps on ``batch``."""
     inputs = algo.data_preprocessor(batch, False)['inputs']
     with recorded_feed_features(algo, inputs) as distiller:

@@ -93,8 +93,8 @@ def measure_memory(setting: Setting,
 
 
 def add_memory(results: Dict[str, Any], setting: Setting,
-                mmrazor_channels: Optional[Tuple[int, int]],
-                log: Callable[[str], None]) -> None:
+               mmrazor_channels: Optional[Tuple[int, int]],
+               log: Callable[[str], None]) -> None:
     """Measure every case's peak and compare FEED's with its bound."""
     specs: List[Dict[str, Any]] = [
         dict(case='student'), dict(case='teacher_full'),

@@ -50,7 +50,8 @@ def file_fingerprint(path: str) -> Fingerprint:
 
 
 def teacher_fingerprints(
-        ckpts: Mapping[str, Optional[str]]) -> Dict[str, Optional[Fingerprint]]:
+    ckpts: Mapping[str, Optional[str]]
+) -> Dict[str, Optional[Fingerprint]]:
     """The fingerprint of every teacher checkpoint, by name (a FEEDDistill's
     ``teacher_ckpts``); None for a random teacher. A work dir is resolved to
     the checkpoint its ``last_checkpoint`` names, as when the teacher is

@@ -86,9 +86,9 @@ def test_cli_compares_runs_and_writes_table_json_png(digits_teachers,
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
     out_dir = tmp_path / 'recon'
     result = call_tool('tools/analysis/reconstruction_error.py', '--run', 'a',
-                      FEED_2T, str(ckpt), '--run', 'b', FEED_2T, str(ckpt),
-                      '--max-batches', '1', '--out-dir', str(out_dir),
-                      '--cfg-options', *TINY, *options)
+                       FEED_2T, str(ckpt), '--run', 'b', FEED_2T, str(ckpt),
+                       '--max-batches', '1', '--out-dir', str(out_dir),
+                       '--cfg-options', *TINY, *options)
     assert result.returncode == 0, result.stderr[-3000:]
     assert '| a | t0 |' in result.stdout and '| b | t1 |' in result.stdout
     errors = json.loads((out_dir / 'reconstruction_error.json').read_text())
@@ -100,7 +100,7 @@ def test_cli_compares_runs_and_writes_table_json_png(digits_teachers,
 def test_plot_curves_from_runner_logs(digits_teachers, tmp_path):
     out = tmp_path / 'curves.png'
     result = call_tool('tools/analysis/plot_curves.py', *digits_teachers,
-                      '--out', str(out))
+                       '--out', str(out))
     assert result.returncode == 0, result.stderr[-2000:]
     assert 's0: 1 loss terms, 1 metrics' in result.stdout
     assert out.read_bytes()[:4] == b'\x89PNG'

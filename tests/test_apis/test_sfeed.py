@@ -167,4 +167,3 @@ def test_sfeed_refuses_a_changed_earlier_generation(tmp_path):
                  original['sha256'], changed, gen0_ckpt):
         assert text in error, text
     assert snapshot_files(osp.join(work_dir, 'gen_1')) == before
-

@@ -162,7 +162,7 @@ def test_a_url_teacher_not_downloaded_is_compared_by_its_address(hub_dir):
 
 
 def test_a_downloaded_url_teacher_is_compared_by_content(hub_dir,
-                                                        teacher_file):
+                                                         teacher_file):
     url = 'https://example.org/models/teacher.pth'
     specs = dict(t0=url)
     cached = http_cache_path(url)

@@ -45,8 +45,8 @@ def _replace_teacher(teacher, digits_teachers):
 
 def _resume(work_dir, teacher, *options):
     return call_tool('tools/train.py', FT, '--work-dir', work_dir, '--resume',
-                    '--cfg-options', *TINY, 'train_cfg.max_epochs=2',
-                    f'model.teachers.t0.ckpt={teacher}', *options)
+                     '--cfg-options', *TINY, 'train_cfg.max_epochs=2',
+                     f'model.teachers.t0.ckpt={teacher}', *options)
 
 
 def _meta(checkpoint):
@@ -82,7 +82,8 @@ def test_resume_with_a_replaced_teacher_refuses_and_touches_nothing(
               if line.startswith('error:')]
     assert len(errors) == 1 and 'Traceback' not in result.stderr
     for text in ("model.teachers.t0.ckpt", "teacher 't0'", teacher,
-                 recorded, now, "default_hooks.teacher_provenance.mismatch='warn'",
+                 recorded, now,
+                 "default_hooks.teacher_provenance.mismatch='warn'",
                  osp.join(work_dir, 'epoch_1.pth')):
         assert text in errors[0], text
     assert snapshot_files(osp.dirname(work_dir)) == before
@@ -93,9 +94,9 @@ def test_load_from_with_a_replaced_teacher_refuses(trained, digits_teachers,
     work_dir, teacher = trained
     _replace_teacher(teacher, digits_teachers)
     result = call_tool('tools/train.py', FT, '--work-dir',
-                      str(tmp_path / 'fresh'), '--cfg-options', *TINY,
-                      f'model.teachers.t0.ckpt={teacher}',
-                      f'load_from={osp.join(work_dir, "epoch_1.pth")}')
+                       str(tmp_path / 'fresh'), '--cfg-options', *TINY,
+                       f'model.teachers.t0.ckpt={teacher}',
+                       f'load_from={osp.join(work_dir, "epoch_1.pth")}')
     assert result.returncode == 2, result.stderr[-3000:]
     assert 'model.teachers.t0.ckpt' in result.stderr
     assert not osp.exists(tmp_path / 'fresh')
@@ -104,7 +105,8 @@ def test_load_from_with_a_replaced_teacher_refuses(trained, digits_teachers,
 def test_the_override_continues_with_a_warning(trained, digits_teachers):
     work_dir, teacher = trained
     _replace_teacher(teacher, digits_teachers)
-    result = _resume(work_dir, teacher, 'default_hooks.teacher_provenance.mismatch=warn')
+    result = _resume(work_dir, teacher,
+                     'default_hooks.teacher_provenance.mismatch=warn')
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
     assert 'resumed epoch: 1' in log

@@ -4,14 +4,12 @@ import copy
 
 import pytest
 import torch
-import torch.nn as nn
 from mmengine.optim import OptimWrapper
 from mmpretrain.structures import DataSample
 from torch.nn.modules.batchnorm import _BatchNorm
 
 import feed_mm  # noqa: F401
 from feed_mm.utils import FEEDConfigError
-from tests.helpers import build_razor_model
 from tests.test_models.feed_fixtures import (batch, build_classifier,
                                              build_feed, classifier,
                                              count_calls, kd_distiller,

@@ -96,7 +96,7 @@ def test_base_channels_and_pad_shortcut():
     wide = CifarResNet(depth=20, base_channels=32, out_indices=(0, 1, 2))
     assert wide.out_channels == [32, 64, 128]
     assert [o.shape[1] for o in wide(torch.randn(1, 3, 32, 32))] == [32, 64,
-                                                                    128]
+                                                                     128]
 
 
 def test_wrn_final_activation_and_module_paths():

@@ -10,9 +10,9 @@ from feed_mm.models.distillers import FEEDDistiller
 from feed_mm.utils import FEEDConfigError
 from tests.helpers import build_razor_model
 from tests.test_models.feed_fixtures import (PREPROCESSOR,
-                                            assert_config_error, batch,
-                                            build_feed, classifier,
-                                            kd_distiller, two_teachers)
+                                             assert_config_error, batch,
+                                             build_feed, classifier,
+                                             kd_distiller, two_teachers)
 
 MAPPINGS = 'model.distiller.loss_forward_mappings'
 

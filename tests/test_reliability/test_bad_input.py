@@ -16,7 +16,7 @@ from feed_mm.utils import DatasetCheckError, FEEDConfigError
 from feed_mm.utils.checkpoint import UnsafeCheckpointError
 from tests.helpers import TINY, call_tool
 from tests.test_models.feed_fixtures import (PREPROCESSOR, build_feed,
-                                            classifier, kd_distiller)
+                                             classifier, kd_distiller)
 from tests.test_utils.test_checkpoint import _code_running_payload
 
 FEED_2T = 'configs/feed/pfeed_resnet20_2xresnet20_digits.py'
@@ -94,9 +94,9 @@ def test_code_running_teacher_checkpoint_through_train_py(tmp_path):
     evil = tmp_path / 'teacher.pth'
     torch.save({'state_dict': {}, 'meta': payload}, evil)
     result = call_tool('tools/train.py', FEED_2T, '--work-dir',
-                      str(tmp_path / 'work_dir'), '--cfg-options', *TINY,
-                      f'model.teachers.t0.ckpt={evil}',
-                      f'model.teachers.t1.ckpt={evil}')
+                       str(tmp_path / 'work_dir'), '--cfg-options', *TINY,
+                       f'model.teachers.t0.ckpt={evil}',
+                       f'model.teachers.t1.ckpt={evil}')
     _assert_one_line_error(result, str(evil), offending)
     assert not marker.exists()
 
@@ -207,8 +207,8 @@ def test_label_out_of_range_through_train_py(digits_teachers, tmp_path):
 
 def test_channels_through_train_py(tmp_path):
     result = call_tool('tools/train.py', TEACHER_CFG, '--work-dir',
-                      str(tmp_path), '--cfg-options', *TINY,
-                      'model.backbone.in_channels=1')
+                       str(tmp_path), '--cfg-options', *TINY,
+                       'model.backbone.in_channels=1')
     _assert_one_line_error(result, 'train_dataloader.dataset',
                            'shape (3, 32, 32)',
                            '(backbone.conv1) takes 1 channels')

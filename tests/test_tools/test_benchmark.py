@@ -190,10 +190,10 @@ def test_other_student_and_teachers(tmp_path):
     path = tmp_path / 'bench.json'
     teacher = 'configs/_base_/models/cifar_resnet56.py'
     result = call_tool('tools/analysis/benchmark.py', '--preset', 'digits',
-                      '--teacher', teacher, '--input-size', '16',
-                      '--batch-size', '4', '--teachers', '1', '--warmup',
-                      '0', '--repeats', '1', '--threads', '1', '--no-memory',
-                      '--options', '--json', str(path))
+                       '--teacher', teacher, '--input-size', '16',
+                       '--batch-size', '4', '--teachers', '1', '--warmup',
+                       '0', '--repeats', '1', '--threads', '1', '--no-memory',
+                       '--options', '--json', str(path))
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads(path.read_text())
     assert results['meta']['models']['teacher'] == teacher
@@ -243,9 +243,9 @@ def test_compiled_targets_follow_the_rows():
 def test_variants_in_turns_with_the_plain_step(tmp_path):
     path = tmp_path / 'bench.json'
     result = call_tool('tools/analysis/benchmark.py', '--preset', 'digits',
-                      '--batch-size', '4', '--teachers', '2', '--warmup',
-                      '0', '--repeats', '2', '--threads', '1', '--no-memory',
-                      '--in-turns', '--options', 'fast', '--json', str(path))
+                       '--batch-size', '4', '--teachers', '2', '--warmup',
+                       '0', '--repeats', '2', '--threads', '1', '--no-memory',
+                       '--in-turns', '--options', 'fast', '--json', str(path))
     assert result.returncode == 0, result.stderr[-3000:]
     assert '(in turns)' in result.stderr
     results = json.loads(path.read_text())

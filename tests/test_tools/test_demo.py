@@ -31,7 +31,8 @@ def test_demo_console_table_json_curves_and_rerun(tmp_path):
         assert logs and 'Epoch(train)' in logs[0].read_text(), setting
     for row in ('| student ResNet-20 alone |', '| FT: FEED, 1 teacher |',
                 '| pFEED, 2 teachers |', '| pFEED, 3 teachers |',
-                '| teacher ResNet-20 (full split): ensemble (averaged logits) |'):
+                '| teacher ResNet-20 (full split): ensemble (averaged '
+                'logits) |'):
         assert row in result.stdout, row
 
     results = json.loads((work_dir / 'zoo_results.json').read_text())

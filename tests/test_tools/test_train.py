@@ -44,14 +44,14 @@ def test_feed_two_teachers_trains_logs_terms_and_resumes(
     assert not any(k.startswith('teachers.') for k in keys)
 
     resumed = call_tool('tools/train.py', *base, 'train_cfg.max_epochs=2',
-                       '--resume')
+                        '--resume')
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
     assert osp.isfile(osp.join(work_dir, 'epoch_2.pth'))
 
     tested = call_tool('tools/test.py', FEED_2T, ckpt, '--work-dir',
-                      str(tmp_path / 'test'), '--cfg-options', *TINY,
-                      *_teacher_options(digits_teachers))
+                       str(tmp_path / 'test'), '--cfg-options', *TINY,
+                       *_teacher_options(digits_teachers))
     assert tested.returncode == 0, tested.stderr[-3000:]
     assert 'teacher.t1.accuracy/top1' in tested.stdout + tested.stderr
 
@@ -76,24 +76,24 @@ def _assert_clear_error(result, *fragments):
 
 def test_unknown_teacher_option_is_named(digits_teachers, tmp_path):
     result = call_tool('tools/train.py', FEED_2T, '--work-dir',
-                      str(tmp_path), '--cfg-options', *TINY,
-                      *_teacher_options(digits_teachers),
-                      'model.teachers.t1.wieght=2')
+                       str(tmp_path), '--cfg-options', *TINY,
+                       *_teacher_options(digits_teachers),
+                       'model.teachers.t1.wieght=2')
     _assert_clear_error(result, 'model.teachers.t1.wieght')
 
 
 def test_unknown_loop_key_is_named(digits_teachers, tmp_path):
     result = call_tool('tools/train.py',
-                      'configs/teachers/digits_resnet20_s0.py', '--work-dir',
-                      str(tmp_path), '--cfg-options', *TINY,
-                      'train_cfg.max_epoch=3')
+                       'configs/teachers/digits_resnet20_s0.py', '--work-dir',
+                       str(tmp_path), '--cfg-options', *TINY,
+                       'train_cfg.max_epoch=3')
     _assert_clear_error(result, 'max_epoch')
 
 
 def test_missing_teacher_checkpoint_is_named(tmp_path):
     result = call_tool('tools/train.py', FEED_2T, '--work-dir',
-                      str(tmp_path), '--cfg-options', *TINY,
-                      f'model.teachers.t0.ckpt={tmp_path}/nope.pth')
+                       str(tmp_path), '--cfg-options', *TINY,
+                       f'model.teachers.t0.ckpt={tmp_path}/nope.pth')
     _assert_clear_error(result, 'model.teachers.t0.ckpt', 'nope.pth')
 
 
@@ -125,7 +125,7 @@ def test_compiled_feed_trains_and_resumes(digits_teachers, tmp_path):
                        weights_only=False)['state_dict']
     assert not any('_orig_mod' in key for key in state)
     resumed = call_tool('tools/train.py', *base, 'train_cfg.max_epochs=3',
-                       '--resume')
+                        '--resume')
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert 'resumed epoch: 2' in resumed.stdout + resumed.stderr
     assert osp.isfile(osp.join(work_dir, 'epoch_3.pth'))

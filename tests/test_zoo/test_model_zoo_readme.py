@@ -10,6 +10,8 @@ import yaml
 from tests.helpers import REPO
 
 FEED = osp.join(REPO, 'configs', 'feed')
+
+
 def test_metafile_lists_every_feed_config():
     with open(osp.join(FEED, 'metafile.yml')) as f:
         meta = yaml.safe_load(f)

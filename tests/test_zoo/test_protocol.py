@@ -12,7 +12,7 @@ from tests.helpers import REPO
 
 PROTOCOLS = sorted(
     osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs', 'zoo',
-                                                      '*.py')))
+                                                     '*.py')))
 
 
 def minimal(**changes):

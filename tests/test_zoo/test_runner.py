@@ -99,14 +99,14 @@ def test_runner_skips_finished_and_resumes_interrupted(tmp_path):
     # the work dir (their dumped configs and last checkpoints).
     out_dir = tmp_path / 'recon'
     recon = call_tool('tools/analysis/reconstruction_error.py', '--zoo',
-                     work_dir, 'ft', '--max-batches', '1', '--out-dir',
-                     str(out_dir))
+                      work_dir, 'ft', '--max-batches', '1', '--out-dir',
+                      str(out_dir))
     assert recon.returncode == 0, recon.stderr[-3000:]
     errors = json.loads((out_dir / 'reconstruction_error.json').read_text())
     assert set(errors) == {'ft'} and set(errors['ft']) == {'t0'}
     assert errors['ft']['t0']['seeds'] == 1 and errors['ft']['t0']['l2'] > 0
     missing = call_tool('tools/analysis/reconstruction_error.py', '--zoo',
-                       work_dir, 'pfeed9')
+                        work_dir, 'pfeed9')
     assert missing.returncode == 2
     assert "no finished run of setting 'pfeed9'" in missing.stderr
 

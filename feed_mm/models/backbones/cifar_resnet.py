@@ -279,4 +279,3 @@ class CifarResNet(StagedCifarBackbone):
             lambda cin, cout, stride, _: CifarBasicBlock(
                 cin, cout, stride, shortcut, norm_cfg))
         self._freeze_stages()
-

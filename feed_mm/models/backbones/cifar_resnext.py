@@ -116,4 +116,3 @@ class CifarResNeXt(StagedCifarBackbone):
                 cin, cardinality * base_width * 2**i, cout, cardinality,
                 stride, norm_cfg))
         self._freeze_stages()
-
