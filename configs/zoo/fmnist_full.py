@@ -1,9 +1,10 @@
 # The Fashion-MNIST full protocol, the paper's setting for a GPU: the CPU
-# protocol's settings (configs/zoo/fmnist_cpu.py), but the students train on
-# the full 55,000-image training split too, with the teachers' batch, lr and
-# a longer schedule for everyone (configs/_base_/schedules/fmnist_recipe.py,
-# full_epochs). Run it with
-#     python tools/zoo.py configs/zoo/fmnist_full.py --device cuda
+# protocol's settings and committed teachers (configs/zoo/fmnist_cpu.py),
+# but the students train on the full 55,000-image training split too, with
+# the teachers' batch, lr and a longer schedule
+# (configs/_base_/schedules/fmnist_recipe.py, full_epochs). The main rows:
+#     python tools/zoo.py configs/zoo/fmnist_full.py --device cuda \
+#         --only student ft pfeed3 kd3 fitnets1
 _base_ = ['./fmnist_cpu.py', '../_base_/schedules/fmnist_recipe.py']
 protocol = dict(
     title='Fashion-MNIST, full protocol (ResNet-20; teachers and students '
