@@ -1,5 +1,5 @@
 # The Fashion-MNIST full protocol, the paper's setting for a GPU: the CPU
-# protocol's settings and committed teachers (configs/zoo/fmnist_cpu.py),
+# protocol's settings (configs/zoo/fmnist_cpu.py),
 # but the students train on the full 55,000-image training split too, with
 # the teachers' batch, lr and a longer schedule
 # (configs/_base_/schedules/fmnist_recipe.py, full_epochs). The main rows:
@@ -10,7 +10,10 @@ protocol = dict(
     title='Fashion-MNIST, full protocol (ResNet-20; teachers and students '
     'on 55,000 images)',
     seeds=3,
-    teachers=dict(epochs=_base_.full_epochs),
+    # Teachers of the full schedule, their weights kept apart from the CPU
+    # protocol's.
+    teachers=dict(epochs=_base_.full_epochs,
+                  weights='configs/zoo/teachers_full'),
     student_epochs=_base_.full_epochs,
     student_cfg_options={
         'train_dataloader.dataset.num_per_class': None,
