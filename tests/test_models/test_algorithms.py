@@ -223,6 +223,12 @@ def test_load_state_dict_strict_without_teacher_keys(algo):
     fresh.load_state_dict(with_teachers.state_dict(), strict=True)
     assert torch.equal(fresh.teachers['t1'].head.fc.weight,
                        with_teachers.teachers['t1'].head.fc.weight)
+    # A teacher with loss_weight=0 has no translator; a checkpoint saved
+    # when it still had one loads.
+    zero = build_feed(teachers=two_teachers(t1=dict(loss_weight=0)))
+    assert list(zero.distiller.translators) == ['t0']
+    assert 'distill.loss_feed_t1' not in zero.loss(*batch())
+    zero.load_state_dict(state, strict=True)
 
 
 # ----------------------------------------------------------------------

@@ -213,10 +213,7 @@ class FEEDDistill(BaseAlgorithm):
             self.distiller.clear_records()
             self.train(was_training)
 
-    @property
-    def student(self) -> nn.Module:
-        """Alias of ``architecture``."""
-        return self.architecture
+    student = property(lambda self: self.architecture, doc='The student.')
 
     def train(self, mode: bool = True) -> 'FEEDDistill':
         """Set the student's mode; teachers stay in eval mode (their norm
@@ -240,9 +237,14 @@ class FEEDDistill(BaseAlgorithm):
 
     def _fill_teacher_state(self, state_dict, prefix, *args, **kwargs):
         # A checkpoint without teacher weights keeps the teachers loaded
-        # from their own checkpoints, and strict loading does not miss them.
+        # from their own checkpoints, and strict loading does not miss them;
+        # one saved when loss_weight=0 teachers still had translators loads.
         for key, value in self.teachers.state_dict().items():
             state_dict.setdefault(f'{prefix}teachers.{key}', value)
+        unused = f'{prefix}distiller.translators.'
+        for key in [k for k in state_dict if k.startswith(unused) and k[len(
+                unused):].split('.')[0] not in self.distiller.translators]:
+            del state_dict[key]
 
 
 def _dummy_batch(input_shape: Sequence[int]) -> torch.Tensor:
