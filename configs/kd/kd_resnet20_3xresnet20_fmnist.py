@@ -1,8 +1,8 @@
 # The plain multi-teacher baseline of the Fashion-MNIST zoo: logit KD from
 # the 3 teachers' averaged soft predictions, without FEED. Built on the
 # pFEED-3 config so that the student, data, schedule and teachers are the
-# same; its FEED terms are weighted 0 (logged for comparison, they do not
-# train the student).
+# same; its FEED terms are weighted 0 (teachers only the KD loss reads: no
+# translators, no FEED terms).
 _base_ = ['../feed/pfeed_resnet20_3xresnet20_fmnist.py']
 
 model = dict(

@@ -15,7 +15,8 @@ protocol = dict(
         epochs=10,
         cfg_options={'default_hooks.checkpoint.max_keep_ckpts': 1},
         # Their weights, trained by these configs, are committed: the demo
-        # evaluates them instead of training (delete a file to retrain).
+        # evaluates them instead of training (without the file, a new work
+        # dir trains that teacher again).
         weights='configs/zoo/teachers'),
     # The teachers' schedule (warm-up + cosine) stretched to 30 epochs, in
     # batches of 16 at lr 0.05: with 300 images, batches of 64 at lr 0.1

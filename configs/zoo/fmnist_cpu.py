@@ -5,8 +5,8 @@
 # teachers and heterogeneous teachers. Run it (resumable) with
 #     python tools/zoo.py configs/zoo/fmnist_cpu.py
 # The teachers' weights-only checkpoints are committed in
-# configs/zoo/teachers/: they are evaluated, not retrained (delete a file to
-# retrain that teacher).
+# configs/zoo/teachers/: they are evaluated, not retrained (without the
+# file, a new work dir trains that teacher again).
 _fmnist_ft = 'configs/feed/ft_resnet20_resnet20_fmnist.py'
 _pfeed3 = 'configs/feed/pfeed_resnet20_3xresnet20_fmnist.py'
 _kd3 = 'configs/kd/kd_resnet20_3xresnet20_fmnist.py'

@@ -122,15 +122,17 @@ def pipeline_input_shape(cfg: Config) -> Optional[Tuple[int, int, int]]:
     for transform in dataset.get('pipeline') or []:
         name = str(transform.get('type', '')).rpartition('.')[2]
         arg, order = _SIZE_TRANSFORMS.get(name, (None, None))
-        value = transform.get(arg) if arg else None
+        value = transform.get(arg) if arg and not transform.get(
+            'keep_ratio') else None
         if isinstance(value, int):
             size = (value, value)
         elif isinstance(value, (list, tuple)) and len(value) == 2:
             size = tuple(value) if order == 'hw' else tuple(value[::-1])
     if size is None:
         return None
-    preprocessor = cfg.get('data_preprocessor') or (
-        cfg.get('model') or {}).get('data_preprocessor') or {}
+    # The model's own preprocessor wins over the config's, as in MMEngine.
+    preprocessor = (cfg.get('model') or {}).get('data_preprocessor') or \
+        cfg.get('data_preprocessor') or {}
     return (len(preprocessor.get('mean') or (0, 0, 0)), *size)
 
 

@@ -212,9 +212,11 @@ def check_resumed_teachers(cfg: Config) -> None:
     model = cfg.get('model') or {}
     if not str(model.get('type', '')).endswith('FEEDDistill'):
         return
-    hook = (cfg.get('default_hooks') or {}).get('teacher_provenance') or {}
-    if check_mismatch_mode(hook.get('mismatch', 'error')) != 'error':
-        return
+    hooks = cfg.get('default_hooks') or {}
+    hook = hooks.get('teacher_provenance', {})
+    if hook is None or check_mismatch_mode(
+            hook.get('mismatch', 'error')) != 'error':
+        return  # no provenance hook, or one that only warns
     checkpoint = cfg.get('load_from')
     if cfg.get('resume') and checkpoint is None:
         checkpoint = find_latest_checkpoint(cfg.work_dir)

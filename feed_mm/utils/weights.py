@@ -47,7 +47,7 @@ def zoo_model(spec: Any, key: str
     if '::' in name:
         try:
             cfg = get_config(name, pretrained=True)
-        except AssertionError:  # a config without released weights
+        except (AssertionError, ValueError):  # no released weights
             cfg = get_config(name)
         url = cfg.get('model_path')
     elif name.lower() in map(str.lower, _model_names()):

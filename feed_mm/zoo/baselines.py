@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 from mmrazor.registry import MODELS
 
+from feed_mm.models.distillers.validation import build_part
 from feed_mm.models.losses.feed_loss import feature_factor
 
 
@@ -49,7 +50,7 @@ class TeacherEnsembleLoss(nn.Module):
 
     def __init__(self, loss: Dict, target: str = 'preds_T') -> None:
         super().__init__()
-        self.loss = MODELS.build(loss)
+        self.loss = build_part(loss, 'TeacherEnsembleLoss.loss')
         self.target = target
 
     def forward(self, **kwargs: torch.Tensor) -> torch.Tensor:

@@ -130,6 +130,9 @@ def _config_path(value: Any, key: str) -> str:
 def _setting_names(value: Any, names: List[str],
                    key: str) -> Tuple[str, ...]:
     """A list of setting names (``baselines``, ``n_curve``), each checked."""
+    if not isinstance(value, (list, tuple)):
+        raise FEEDConfigError(key, f'must be a list of setting names, got '
+                              f'{value!r}')
     for i, name in enumerate(value):
         if name not in names:
             raise FEEDConfigError(f'{key}[{i}]', f'{name!r} is not a setting '
@@ -254,7 +257,7 @@ def parse_protocol(spec: Mapping, name: str) -> Protocol:
                                   f'{skey}.cfg_options'),
                 pool=_optional_name(raw.get('pool'), f'{skey}.pool')))
     names = [s.name for s in settings]
-    baselines, n_curve = (_setting_names(spec.get(field, ()), names,
+    baselines, n_curve = (_setting_names(spec.get(field) or (), names,
                                          f'{key}.{field}')
                           for field in ('baselines', 'n_curve'))
     metric = spec.get('metric', 'accuracy/top1')

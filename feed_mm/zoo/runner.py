@@ -66,14 +66,14 @@ def teacher_weights(protocol: Protocol, index: int) -> Optional[str]:
     checkout (``configs/...``)."""
     if protocol.teacher_weights is None:
         return None
-    folder = protocol.teacher_weights
-    if not osp.isabs(folder) and not osp.isdir(folder):
-        parts = osp.normpath(folder).split(os.sep)
-        packaged = osp.join(osp.dirname(config_root()), *parts)
-        if osp.isdir(packaged):
-            folder = packaged
     name = osp.splitext(osp.basename(protocol.teacher_configs[index]))[0]
-    return osp.join(folder, f'{name}.pth')
+    path = osp.join(protocol.teacher_weights, f'{name}.pth')
+    if not osp.isabs(path) and not osp.isfile(path):
+        packaged = osp.join(osp.dirname(config_root()),
+                            *osp.normpath(path).split(os.sep))
+        if osp.isfile(packaged):
+            return packaged
+    return path
 
 
 def plan_runs(protocol: Protocol, work_dir: str,
@@ -225,6 +225,8 @@ def run_protocol(protocol: Protocol,
         result = read_result(run.work_dir)
         if result is not None:
             console.print(f'{prefix}: done earlier, {_scores(result)}')
+            if run.weights and not osp.isfile(run.weights):
+                export_weights(result, run.weights)  # killed before export
         elif run.weights and osp.isfile(run.weights):
             cfg = build_run_config(run, dict(cfg_options or {}))
             result = evaluate_checkpoint(

@@ -1,5 +1,6 @@
 """What a training step does when a loss term is NaN or infinite."""
 import logging
+import weakref
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
@@ -64,6 +65,7 @@ class NonFiniteLossHook(Hook):
         self._iteration = runner.iter + 1  # counted from 1, as logged
 
     def after_train(self, runner) -> None:
+        self._resolve()  # a last update that never reached its step
         self.detach()
 
     def attach(self, model: nn.Module) -> None:
@@ -72,11 +74,15 @@ class NonFiniteLossHook(Hook):
         self.detach()
         self._params = list(model.parameters())
         param_ids = {id(param) for param in self._params}
+        # The global step hook keeps neither this hook nor the model alive
+        # when a run ends in an exception before after_train.
+        hook = weakref.ref(self)
 
         def before_step(optimizer, args, kwargs):
-            if any(id(p) in param_ids for group in optimizer.param_groups
-                   for p in group['params']):
-                self._resolve()
+            if hook() is not None and any(
+                    id(p) in param_ids for group in optimizer.param_groups
+                    for p in group['params']):
+                hook()._resolve()
 
         self._handles = [
             model.register_forward_pre_hook(self._before_forward,
@@ -146,6 +152,7 @@ class NonFiniteLossHook(Hook):
         where = ('in a training step' if iteration is None else
                  f'at training iteration {iteration}')
         if self.mode == 'error':
+            self.detach()
             raise NonFiniteLossError(
                 terms, iteration,
                 f'Non-finite loss {where}: {described}. Stopped before the '

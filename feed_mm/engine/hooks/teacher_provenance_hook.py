@@ -32,14 +32,22 @@ class TeacherProvenanceHook(Hook):
 
     def __init__(self, mismatch: str = 'error') -> None:
         self.mismatch = check_mismatch_mode(mismatch)
+        self._fingerprints = None
+
+    def before_run(self, runner) -> None:
+        """Fingerprint the teacher files the run loaded, once: a file
+        replaced during the run does not change what its checkpoints
+        record."""
+        ckpts = _teacher_ckpts(runner)
+        self._fingerprints = None if ckpts is None else \
+            teacher_fingerprints(ckpts)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Record the teachers and the config in ``checkpoint['meta']``."""
-        ckpts = _teacher_ckpts(runner)
-        if ckpts is None:
+        if self._fingerprints is None:
             return
         meta = checkpoint.setdefault('meta', {})
-        meta[META_KEY] = teacher_fingerprints(ckpts)
+        meta[META_KEY] = self._fingerprints
         if runner.cfg.filename:
             meta[CONFIG_KEY] = osp.basename(runner.cfg.filename)
 
@@ -49,7 +57,8 @@ class TeacherProvenanceHook(Hook):
         if ckpts is not None:
             check_teacher_record(
                 (checkpoint.get('meta') or {}).get(META_KEY),
-                teacher_fingerprints(ckpts), self.mismatch)
+                self._fingerprints or teacher_fingerprints(ckpts),
+                self.mismatch)
 
 
 def _teacher_ckpts(runner) -> Optional[dict]:

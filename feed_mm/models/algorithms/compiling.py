@@ -131,10 +131,10 @@ def compile_feed(algorithm: nn.Module,
     # Dynamo counts the graphs of a code object together: teachers and
     # student of one class share it. Raise the global limit so that their
     # warm-up graphs fit instead of falling back to eager.
-    config = torch._dynamo.config
-    config.recompile_limit = max(
-        config.recompile_limit,
-        GRAPHS_PER_MODULE * max(code_objects.values(), default=0))
+    config, limit = torch._dynamo.config, 'recompile_limit'
+    limit = limit if hasattr(config, limit) else 'cache_size_limit'  # < 2.6
+    setattr(config, limit, max(getattr(config, limit), GRAPHS_PER_MODULE *
+                               max(code_objects.values(), default=0)))
     compile_forward(distiller, options, 'translate')
     compiled['distiller'] = ['translate']
     return compiled

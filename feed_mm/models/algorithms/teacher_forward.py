@@ -47,8 +47,7 @@ class ModuleTap:
 
 
 # teacher_autocast='auto': the precision that measured fastest per device
-# (docs/benchmark.md): bf16 on CPUs with native bf16 (AVX512-BF16, AMX),
-# fp16 on CUDA; elsewhere full precision.
+# (docs/benchmark.md): bf16 on CPUs with native bf16, fp16 on CUDA.
 AUTO = 'auto'
 
 

@@ -46,10 +46,9 @@ def parse_teachers(teachers: Any, allow_random: bool = False
                    ) -> 'OrderedDict[str, TeacherSpec]':
     """The ``teachers`` argument (a dict ``name -> dict(model=...,
     ckpt=..., **options)`` or ``name -> model name``, or a list of those
-    values named ``t0``, ``t1``, ... in order) as ordered ``name ->
-    TeacherSpec``. ``ckpt=None`` (a
-    random teacher, for tests and benchmarks) needs ``allow_random``; a
-    teacher without a ``ckpt`` key is refused either way."""
+    values, named ``t0``, ``t1``, ...) as ordered ``name -> TeacherSpec``;
+    ``ckpt`` defaults to a zoo model's released weights, ``ckpt=None`` (a
+    random teacher) needs ``allow_random``."""
     key = 'model.teachers'
     if isinstance(teachers, (list, tuple)):
         teachers = OrderedDict(

@@ -216,7 +216,9 @@ class FEEDDistiller(BaseDistiller):
                      'the student feature'),
                     ('out_channels', teacher_map.shape[1],
                      f'the feature of teacher {name!r}')):
-                if cfg.setdefault(arg, inferred) != inferred:
+                if cfg.get(arg) is None:
+                    cfg[arg] = inferred
+                elif cfg[arg] != inferred:
                     raise FEEDConfigError(
                         translator_key(arg), f'is {cfg[arg]} but {what} has '
                         f'{inferred} channels')

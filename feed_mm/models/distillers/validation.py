@@ -1,8 +1,6 @@
-"""Build-time checks of :class:`FEEDDistiller`: module paths, recorders,
-``loss_forward_mappings`` and the shapes they read. Each raises a
-:class:`~feed_mm.utils.FEEDConfigError` naming the config key at fault
-(with "did you mean" suggestions), so that a mistake fails when the model
-is built, not at the first iteration."""
+"""Build-time checks of :class:`FEEDDistiller` (module paths, recorders,
+``loss_forward_mappings`` and the shapes they read), each raising a
+:class:`~feed_mm.utils.FEEDConfigError` that names the config key at fault."""
 import difflib
 from dataclasses import dataclass
 from inspect import Parameter, signature
