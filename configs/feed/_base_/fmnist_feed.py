@@ -1,14 +1,14 @@
 # FEED on Fashion-MNIST: the ResNet-20 student of configs/students/
 # fmnist_resnet20.py (reduced split, student schedule) distilled from
 # ResNet-20 teachers trained on the full training split by
-# configs/teachers/fmnist_resnet20_s*.py (run those first, or let
-# tools/zoo.py configs/zoo/fmnist_cpu.py run everything).
+# configs/teachers/fmnist_resnet20_s*.py, whose weights are committed in
+# configs/zoo/teachers/ (paths from the repository root).
 _base_ = [
     '../../students/fmnist_resnet20.py',
     './feed_recipe.py',
 ]
 
-teacher_dirs = [f'work_dirs/teachers/fmnist_resnet20_s{seed}'
+teacher_dirs = [f'configs/zoo/teachers/fmnist_resnet20_s{seed}.pth'
                 for seed in range(6)]
 
 model = dict(
