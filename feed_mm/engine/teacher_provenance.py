@@ -1,13 +1,9 @@
 """Which teachers a FEED run learns from: a fingerprint of every teacher
-checkpoint (resolved path, size, sha256 of the file), recorded in the run's
-checkpoints and compared when a checkpoint is resumed or loaded, so that a
-replaced teacher file cannot silently change what the rest of a run learns
-from.
-
-The hash is of the file's bytes, not of its path: a teacher moved or
-renamed with the same content is the same teacher. It is computed once per
-file and process (streamed, cached by path, size and modification time).
-"""
+checkpoint (path, size, sha256 of the file's bytes: a file moved with the
+same content is the same teacher), stored by
+:class:`~feed_mm.engine.TeacherProvenanceHook` in the run's checkpoints and
+compared when one is resumed or loaded, so that a replaced teacher file
+cannot silently change what the rest of a run learns from."""
 import logging
 import os
 import os.path as osp
@@ -33,14 +29,8 @@ Fingerprint = Dict[str, Any]
 
 
 class TeacherMismatchError(FEEDConfigError):
-    """The teachers recorded in a checkpoint are not those configured.
-
-    Args:
-        key (str): The config key of the first mismatched teacher's
-            checkpoint (``model.teachers.<name>.ckpt``).
-        message (str): Every mismatched teacher with both paths and
-            fingerprints, and the override.
-    """
+    """The teachers recorded in a checkpoint are not those configured; the
+    key is the first one's ``model.teachers.<name>.ckpt``."""
 
 
 def file_fingerprint(path: str) -> Fingerprint:
@@ -108,18 +98,9 @@ def _differs(recorded: Optional[Fingerprint],
 def teacher_differences(recorded: Mapping[str, Any],
                         configured: Mapping[str, Optional[Fingerprint]]
                         ) -> Dict[str, str]:
-    """The teachers whose recorded and configured checkpoints differ in
-    content, or that are on one side only.
-
-    Args:
-        recorded (Mapping): ``name -> fingerprint`` a checkpoint or result
-            was made with.
-        configured (Mapping): ``name -> fingerprint`` now.
-
-    Returns:
-        dict: ``name -> what differs`` (both paths and fingerprints), in
-        the recorded order; empty when they are the same teachers.
-    """
+    """``name -> what differs`` (both paths and fingerprints) for the
+    teachers whose ``recorded`` and ``configured`` fingerprints differ in
+    content or that are on one side only; empty for the same teachers."""
     differences = {}
     for name in list(recorded) + [n for n in configured if n not in recorded]:
         if name not in configured:
@@ -140,26 +121,12 @@ def check_teacher_record(recorded: Optional[Mapping[str, Any]],
                          configured: Mapping[str, Optional[Fingerprint]],
                          mode: str = 'error',
                          checkpoint: Optional[str] = None) -> List[str]:
-    """Compare the teachers a checkpoint was trained with against the
-    configured ones, by content.
-
-    Args:
-        recorded (Mapping, optional): The checkpoint's
-            ``meta['feed_teachers']``; None for a checkpoint saved before
-            teachers were recorded (a warning, not an error).
-        configured (Mapping): :func:`teacher_fingerprints` of the config.
-        mode (str): ``'error'`` raises, ``'warn'`` logs a warning.
-        checkpoint (str, optional): The loaded file, for the message.
-
-    Returns:
-        list[str]: The names of the teachers that differ (only with
-        ``'warn'``; ``'error'`` raises if any).
-
-    Raises:
-        TeacherMismatchError: With ``'error'``, when a teacher differs or
-            is on one side only, naming every such teacher, both paths and
-            both fingerprints, and the override.
-    """
+    """Compare the teachers a checkpoint was trained with (its
+    ``meta['feed_teachers']``; None: saved before teachers were recorded,
+    a warning) against the configured ones, by content: with ``'error'`` a
+    :class:`TeacherMismatchError` names every differing teacher, both paths
+    and fingerprints and the override; ``'warn'`` logs that and returns the
+    names (``checkpoint``: the file, for the message)."""
     source = f'checkpoint {checkpoint}' if checkpoint else 'the checkpoint'
     if recorded is None:
         print_log(
@@ -192,23 +159,11 @@ def check_teacher_record(recorded: Optional[Mapping[str, Any]],
 
 
 def check_resumed_teachers(cfg: Config) -> None:
-    """Refuse, before a runner is built, to resume or load a FEED
-    checkpoint trained with other teacher files than ``cfg`` configures.
-
-    The runner's :class:`~feed_mm.engine.TeacherProvenanceHook` makes the
-    same check when it loads the checkpoint, but by then the runner has
-    written its config and log into the work dir; here nothing is written.
-    Checkpoints without a record and ``mismatch='warn'`` are left to the
-    hook, which warns once.
-
-    Args:
-        cfg (Config): The run's config (``resume``, ``load_from``,
-            ``work_dir``, ``model``).
-
-    Raises:
-        TeacherMismatchError: The checkpoint was trained with other
-            teachers.
-    """
+    """Refuse, before a runner is built (and writes its config and log into
+    the work dir), to resume or load a FEED checkpoint trained with other
+    teacher files than ``cfg`` configures: the hook's check, made before
+    anything is written. Checkpoints without a record and
+    ``mismatch='warn'`` are left to the hook."""
     model = cfg.get('model') or {}
     if not str(model.get('type', '')).endswith('FEEDDistill'):
         return
