@@ -9,7 +9,8 @@ from tests.helpers import REPO, train_in_process
 def fashion_mnist_root():
     """The real Fashion-MNIST files, decompressed once into the
     repository's data/fashion_mnist (the configs' data_root) from the Debian
-    package (.ci/run installs it; the tests never install anything)."""
+    package (tools/run_tests.sh installs it; the tests never install
+    anything)."""
     from feed_mm.datasets import prepare_fashion_mnist
     root = osp.join(REPO, 'data', 'fashion_mnist')
     prepare_fashion_mnist(root)
