@@ -4,10 +4,17 @@
 # reported seeds), teacher t0 of configs/zoo/fmnist_cpu.py (its committed
 # weights). The candidate with the higher val top-1 goes into
 # configs/_base_/schedules/fmnist_recipe.py; the test column is not read.
+# FT's beta gets the same treatment as a check of FEED's own value (500,
+# Factor Transfer's): the FEED rows keep 500 unless another value wins.
 #     python tools/zoo.py configs/zoo/fmnist_peer_choice.py
 _k = 'model.distiller.distill_losses'
+_beta = 'model.distiller.feed_loss.loss_weight'
+_configs = dict(ft='configs/feed/ft_resnet20_resnet20_fmnist.py')
 _candidates = [
     # name, config method, label, cfg_options
+    ('ft_beta50', 'ft', 'FT, beta 50', {_beta: 50.0}),
+    ('ft_beta500', 'ft', 'FT, beta 500 (Factor Transfer; FEED default)', {}),
+    ('ft_beta5000', 'ft', 'FT, beta 5000', {_beta: 5000.0}),
     ('kd_mmrazor', 'kd', 'KD, tau 1, weight 3 (MMRazor)',
      {f'{_k}.loss_kd.tau': 1.0, f'{_k}.loss_kd.loss_weight': 3.0}),
     ('kd_hinton', 'kd', 'KD, tau 4, weight 1 (logit KD of this protocol)',
@@ -47,7 +54,9 @@ protocol = dict(
         weights='configs/zoo/teachers'),
     settings=[
         dict(name=name, label=label, teachers=['teacher:0'],
-             config=f'configs/{method}/{method}_resnet20_resnet20_fmnist.py',
+             config=_configs.get(
+                 method,
+                 f'configs/{method}/{method}_resnet20_resnet20_fmnist.py'),
              cfg_options=options)
         for name, method, label, options in _candidates
     ],
