@@ -33,7 +33,7 @@ CIFAR_MODEL_BASES = sorted(
     for path in glob.glob(osp.join(REPO, 'configs', '_base_', 'models',
                                    'cifar_*.py')))
 
-# Parameter counts of the spec (FEED_SPEC.md, "Experimental setting"), with
+# Parameter counts of the paper's experimental setting (the project spec), with
 # the 100-class head; keyed by the backbone settings that define them.
 CIFAR100_PARAMS = {
     ('CifarResNet', 56): 0.86e6,

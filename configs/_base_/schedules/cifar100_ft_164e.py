@@ -1,5 +1,5 @@
 # Factor Transfer's official CIFAR recipe (FEED's own schedule is not known
-# offline; see FEED_SPEC.md "Experimental setting"). The translators are
+# offline: the paper could not be read here). The translators are
 # optimised with the same settings, so one optimizer covers the whole model.
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))

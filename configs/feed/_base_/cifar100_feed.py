@@ -1,6 +1,5 @@
-# FEED on CIFAR-100, the paper's setting (FEED_SPEC.md, "Experimental
-# setting"): data, schedule and FEED method shared by every CIFAR-100 FEED
-# config. The student and its teachers come from a per-architecture base,
+# FEED on CIFAR-100, the paper's experimental setting: data, schedule and
+# FEED method shared by every CIFAR-100 FEED config. The student and its teachers come from a per-architecture base,
 # cifar100_<arch>_feed.py.
 _base_ = [
     '../../_base_/datasets/cifar100_bs128.py',

@@ -1,8 +1,7 @@
-# FEED on ImageNet, the paper's setting (FEED_SPEC.md, "Experimental
-# setting"): ResNet-34 student, ResNet-34 teachers trained alone by
-# configs/teachers/imagenet_resnet34_s*.py (run those first). A teacher
-# `ckpt` may be a checkpoint file or the teacher's work dir (its last
-# checkpoint).
+# FEED on ImageNet, the paper's experimental setting: ResNet-34 student,
+# ResNet-34 teachers trained alone by configs/teachers/imagenet_resnet34_s*.py
+# (run those first). A teacher `ckpt` may be a checkpoint file or the
+# teacher's work dir (its last checkpoint).
 _base_ = [
     '../../_base_/models/imagenet_resnet34.py',
     '../../_base_/datasets/imagenet_bs256.py',
