@@ -1,6 +1,7 @@
 """The zoo's results: collected from the runs' result files into one
 JSON document, and written as a Markdown table."""
 import statistics
+import textwrap
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from feed_mm.apis.curves import find_scalar_logs, read_series
@@ -216,7 +217,8 @@ def plot_n_curve(results: Dict[str, Any], names: Sequence[str],
                 capsize=4, label='mean, 95 % t-interval')
     ax.set(xlabel='number of teachers N (0: the student alone)',
            ylabel=f'test {results["metric"]}', xticks=ns)
-    ax.set_title(results['title'], fontsize=8)
+    # A protocol's title is a sentence: wrapped so that it fits the figure.
+    ax.set_title(textwrap.fill(results['title'], 70), fontsize=8)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out_file, dpi=100)
