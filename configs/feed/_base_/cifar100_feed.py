@@ -1,6 +1,6 @@
 # FEED on CIFAR-100, the paper's experimental setting: data, schedule and
-# FEED method shared by every CIFAR-100 FEED config. The student and its teachers come from a per-architecture base,
-# cifar100_<arch>_feed.py.
+# FEED method shared by every CIFAR-100 FEED config. The student and its
+# teachers come from a per-architecture base, cifar100_<arch>_feed.py.
 _base_ = [
     '../../_base_/datasets/cifar100_bs128.py',
     '../../_base_/schedules/cifar100_ft_164e.py',
