@@ -29,8 +29,14 @@ Fingerprint = Dict[str, Any]
 
 
 class TeacherMismatchError(FEEDConfigError):
-    """The teachers recorded in a checkpoint are not those configured; the
-    key is the first one's ``model.teachers.<name>.ckpt``."""
+    """The teachers recorded in a checkpoint are not those configured.
+
+    Args:
+        key (str): The config key of the first mismatched teacher's
+            checkpoint (``model.teachers.<name>.ckpt``).
+        message (str): Every mismatched teacher with both paths and
+            fingerprints, and the override.
+    """
 
 
 def file_fingerprint(path: str) -> Fingerprint:

@@ -60,9 +60,12 @@ def assert_report_in_readme(results_file: str, metafile_rows: dict) -> dict:
     readme = open(osp.join(FEED, 'README.md')).read()
     rows = [line for line in format_report(results).splitlines()
             if line.startswith('| ')]
-    # The header, the teachers, every setting and pool.
-    assert len(rows) >= 1 + len(results['settings']) + len(
-        results.get('pools', []))
+    # A row for every setting and every pool.
+    labels = [s['label'] for s in results['settings']] + [
+        f"{p['name']} ({', '.join(p['settings'])})"
+        for p in results.get('pools', [])]
+    for label in labels:
+        assert any(row.startswith(f'| {label} |') for row in rows), label
     for row in rows:
         assert row in readme, row
     by_name = {s['name']: s for s in results['settings']}
@@ -125,7 +128,14 @@ def test_readme_fmnist_tables_match_the_results_files():
     """The Fashion-MNIST section is the zoo runner's report of the
     committed results file, and the reconstruction-error table is the
     committed one."""
-    assert_report_in_readme('fmnist_cpu.json', FMNIST_METAFILE_ROWS)
+    by_name = assert_report_in_readme('fmnist_cpu.json', FMNIST_METAFILE_ROWS)
+    for name in ('student', 'ft', 'pfeed2', 'pfeed3', 'kd3', 'pfeed3_kd',
+                 'ft_b', 'pfeed3_b', 'kd3_b', 'kd1', 'dkd1', 'dist1',
+                 'fitnets1', 'at1', 'dkd3', 'dist3', 'pfeed3_linear',
+                 'pfeed3_ensfirst', 'pfeed4', 'pfeed5'):
+        assert len(by_name[name]['seeds']) >= 5, name
+    for g in (1, 2, 3):
+        assert len(by_name[f'sfeed_g{g}']['seeds']) >= 3
     readme = open(osp.join(FEED, 'README.md')).read()
     recon = open(osp.join(FEED, 'results',
                           'fmnist_cpu_reconstruction_error.md')).read()
