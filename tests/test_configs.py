@@ -26,7 +26,7 @@ CONFIGS = sorted(
     osp.relpath(path, REPO)
     for path in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                           recursive=True)
-    # Zoo protocols are not runnable configs (tests/test_zoo_runner.py).
+    # Zoo protocols are not runnable configs (tests/test_zoo/).
     if not {'_base_', 'zoo'} & set(osp.relpath(path, REPO).split(osp.sep)))
 CIFAR_MODEL_BASES = sorted(
     osp.relpath(path, REPO)

@@ -1,7 +1,7 @@
 # pFEED from three teachers of different architectures on Fashion-MNIST:
 # ResNet-20 (teacher 0 of the homogeneous settings), WRN-16-2 (128 channels)
 # and ResNet-56 (trained by configs/teachers/fmnist_{wrn16_2,resnet56}.py).
-# Each teacher's translator takes its own channels (inferred).
+# Each translator maps the student's 64 channels to its teacher's (inferred).
 _base_ = ['./_base_/fmnist_feed.py']
 
 _student = _base_.model.architecture

@@ -30,9 +30,11 @@ protocol = dict(
             dict(label='teacher ResNet-20, set B (seeds 3-5)',
                  configs=[f'configs/teachers/fmnist_resnet20_s{s}.py'
                           for s in range(3, 6)]),
-            dict(label='teacher WRN-16-2 / ResNet-56',
-                 configs=['configs/teachers/fmnist_wrn16_2.py',
-                          'configs/teachers/fmnist_resnet56.py']),
+            # The heterogeneous teachers: one row per architecture.
+            dict(label='teacher WRN-16-2 (seed 0)',
+                 configs=['configs/teachers/fmnist_wrn16_2.py']),
+            dict(label='teacher ResNet-56 (seed 0)',
+                 configs=['configs/teachers/fmnist_resnet56.py']),
         ],
         weights='configs/zoo/teachers'),
     settings=[

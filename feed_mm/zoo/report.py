@@ -93,12 +93,16 @@ def collect_results(protocol: Protocol,
                  teacher_sha256=teacher_sha256(seeds), seeds=seeds,
                  **_summary(seeds)))
     for entry in settings:
-        entry['differences'] = {
-            baseline: paired_difference(per_setting[entry['name']],
-                                        per_setting[baseline])
-            for baseline in protocol.baselines
-            if baseline in per_setting and baseline != entry['name']
-        }
+        entry['differences'] = {}
+        for baseline in protocol.baselines:
+            against = same_teachers_baseline(protocol, entry['name'],
+                                             baseline)
+            if against in per_setting and against != entry['name']:
+                difference = paired_difference(per_setting[entry['name']],
+                                               per_setting[against])
+                if against != baseline:
+                    difference['against'] = against
+                entry['differences'][baseline] = difference
     return dict(
         protocol=protocol.name,
         title=protocol.title,
@@ -114,6 +118,40 @@ def collect_results(protocol: Protocol,
         runs_planned=len(runs),
         train_wall_s=sum(result['wall_s'] for _, result in runs if result),
     )
+
+
+def same_teachers_baseline(protocol: Protocol, setting: str,
+                           baseline: str) -> str:
+    """The setting that stands for ``baseline`` in ``setting``'s
+    differences: the member of the baseline's pool that learnt from the
+    same teacher group as ``setting`` (so that a difference compares
+    methods, not teacher draws), else the baseline itself.
+
+    Args:
+        protocol (Protocol): The protocol.
+        setting (str): The setting whose differences are taken.
+        baseline (str): One of ``protocol.baselines``.
+    """
+    group_of, first = {}, 0
+    for index, group in enumerate(protocol.teacher_groups):
+        group_of.update((i, index)
+                        for i in range(first, first + len(group.configs)))
+        first += len(group.configs)
+
+    def teacher_group(name: str) -> Optional[int]:
+        refs = next(s.teachers for s in protocol.settings if s.name == name)
+        groups = {group_of.get(int(target)) if kind == 'teacher' else None
+                  for kind, _, target in (r.partition(':') for r in refs)}
+        return groups.pop() if len(groups) == 1 else None
+
+    pool = next((s.pool for s in protocol.settings if s.name == baseline),
+                None)
+    group = teacher_group(setting)
+    if pool is None or group is None or group == teacher_group(baseline):
+        return baseline
+    return next((s.name for s in protocol.settings
+                 if s.pool == pool and teacher_group(s.name) == group),
+                baseline)
 
 
 def pool_results(settings: Sequence[Dict[str, Any]],
@@ -230,6 +268,16 @@ def _per_seed(values: Sequence[Dict[str, Any]], key: str) -> str:
         values, key=lambda v: v[key]) if v['test'] is not None)
 
 
+def _difference_cell(difference: Optional[Dict[str, Any]],
+                     labels: Dict[str, str]) -> str:
+    cell = format_difference(difference)
+    if (difference or {}).get('significant'):
+        cell += ' *'
+    if (difference or {}).get('against'):
+        cell += f' (vs {labels[difference["against"]]})'
+    return cell
+
+
 def format_report(results: Dict[str, Any]) -> str:
     """A Markdown table of a results document (test split; the validation
     split beside it, for choosing recipe values)."""
@@ -266,14 +314,14 @@ def format_report(results: Dict[str, Any]) -> str:
              format_mean_std([s['test'] for s in entry['seeds']]),
              _per_seed(entry['seeds'], 'seed'),
              format_mean_std([s['val'] for s in entry['seeds']])] + [
-                 format_difference(diffs.get(b)) +
-                 (' *' if (diffs.get(b) or {}).get('significant') else '')
-                 for b in baselines
+                 _difference_cell(diffs.get(b), labels) for b in baselines
              ]) + ' |')
     lines += [
         '', 'Δ: paired difference (same seed) of the test metric, mean over '
         'seeds with its 95 % t-interval; * marks an interval that excludes '
-        '0. Per-seed values are in seed order.'
+        '0; (vs ...): a row from other teachers than the baseline\'s is '
+        'compared with the baseline method on the row\'s own teachers. '
+        'Per-seed values are in seed order.'
     ]
     lines += _pool_lines(results, labels, baselines)
     recorded = [(entry['label'], entry.get('teacher_sha256'))

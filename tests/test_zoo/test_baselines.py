@@ -1,6 +1,6 @@
 """The zoo's peers and FEED ablations: their two losses by hand, and every
-Fashion-MNIST peer and ablation config trains one iteration on real
-images (random teachers)."""
+Fashion-MNIST peer and ablation config, and the heterogeneous pFEED,
+trains one iteration on real images (random teachers)."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -21,6 +21,8 @@ PEERS = [
     'configs/at/at_resnet20_resnet20_fmnist.py',
     'configs/feed/pfeed_linear_resnet20_3xresnet20_fmnist.py',
     'configs/feed/pfeed_ensfirst_resnet20_3xresnet20_fmnist.py',
+    # Not a peer: teachers of three architectures (their own channels).
+    'configs/feed/pfeed_resnet20_hetero_fmnist.py',
 ]
 
 

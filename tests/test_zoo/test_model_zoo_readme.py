@@ -141,3 +141,27 @@ def test_readme_fmnist_tables_match_the_results_files():
                           'fmnist_cpu_reconstruction_error.md')).read()
     for row in recon.strip().splitlines():
         assert row in readme, row
+
+
+# The settings of each peer README's results table; the FEED rows to
+# compare with (FT, pFEED-3) follow them there.
+PEER_README_ROWS = {
+    'kd': ('kd1', 'kd3', 'kd3_b'),
+    'dkd': ('dkd1', 'dkd3'),
+    'dist': ('dist1', 'dist3'),
+    'fitnets': ('fitnets1', ),
+    'at': ('at1', ),
+}
+
+
+@pytest.mark.parametrize('method', sorted(PEER_README_ROWS))
+def test_peer_readme_rows_match_the_results_file(method):
+    with open(osp.join(FEED, 'results', 'fmnist_cpu.json')) as f:
+        by_name = {s['name']: s for s in json.load(f)['settings']}
+    readme = open(osp.join(REPO, 'configs', method, 'README.md')).read()
+    for name in PEER_README_ROWS[method] + ('ft', 'pfeed3'):
+        setting = by_name[name]
+        test = setting['test']
+        per_seed = ', '.join(f"{s['test']:.2f}" for s in setting['seeds'])
+        assert (f"| {test['n']} | {test['mean']:.2f} ± {test['std']:.2f} | "
+                f'{per_seed} |') in readme, (method, name)

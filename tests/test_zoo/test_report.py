@@ -64,3 +64,40 @@ def test_pools_average_each_seed_and_compare_with_pooled_baselines(
     plot_n_curve(dict(_results(entries), title='t'), ['student', 'ft', 'p'],
                  str(out))
     assert out.stat().st_size > 5000
+
+
+def test_rows_from_other_teachers_are_compared_on_their_own_teachers():
+    from types import SimpleNamespace
+
+    from feed_mm.zoo import parse_protocol
+    from feed_mm.zoo.report import collect_results
+    protocol = parse_protocol(dict(
+        teachers=dict(groups=[dict(label='A', configs=['a.py']),
+                              dict(label='B', configs=['b.py'])]),
+        settings=[
+            dict(name='student', config='s.py'),
+            dict(name='ft', config='f.py', teachers=['teacher:0'],
+                 pool='ft'),
+            dict(name='ft_b', config='f.py', teachers=['teacher:1'],
+                 pool='ft'),
+            dict(name='kd_b', config='k.py', teachers=['teacher:1']),
+            dict(name='kd_ab', config='k.py',
+                 teachers=['teacher:0', 'teacher:1'])],
+        baselines=['student', 'ft']), 'p')
+    tests = dict(student=[70, 71], ft=[75, 76], ft_b=[80, 80],
+                 kd_b=[81, 83], kd_ab=[77, 77])
+    runs = [(SimpleNamespace(setting=name, seed=seed, work_dir=''),
+             dict(test=value, val=value, wall_s=1.0))
+            for name, values in tests.items()
+            for seed, value in enumerate(values)]
+    by_name = {s['name']: s['differences']
+               for s in collect_results(protocol, runs, [None, None],
+                                        {})['settings']}
+    assert by_name['kd_b']['ft']['diffs'] == [1, 3]
+    assert by_name['kd_b']['ft']['against'] == 'ft_b'
+    assert by_name['kd_ab']['ft']['diffs'] == [2, 1]  # mixed teachers
+    assert 'against' not in by_name['kd_ab']['ft']
+    assert 'ft' not in by_name['ft_b']  # the baseline's own method
+    assert by_name['ft_b']['student']['diffs'] == [10, 9]
+    report = format_report(collect_results(protocol, runs, [None, None], {}))
+    assert '(vs ft_b)' in report
