@@ -296,7 +296,8 @@ def format_report(results: Dict[str, Any]) -> str:
     for group in teacher_groups(results):
         if group['runs']:
             lines.append('| ' + ' | '.join(
-                [f'{group["label"]}, each', str(len(group['runs'])),
+                [group['label'] + (', each' if len(group['runs']) > 1
+                                   else ''), str(len(group['runs'])),
                  format_mean_std([t['test'] for t in group['runs']]),
                  _per_seed(group['runs'], 'index'),
                  format_mean_std([t['val'] for t in group['runs']])] +
