@@ -18,6 +18,7 @@ were measured with can be committed beside them and reused anywhere.
 """
 import os.path as osp
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from mmengine.config import Config
@@ -88,6 +89,14 @@ class Protocol:
         """Every teacher config, ``'teacher:K'`` indexing this tuple."""
         return tuple(c for group in self.teacher_groups
                      for c in group.configs)
+
+    @property
+    def teacher_indices(self) -> Tuple[range, ...]:
+        """Per teacher group, the indices of its teachers in
+        :attr:`teacher_configs`."""
+        ends = list(accumulate(len(g.configs) for g in self.teacher_groups))
+        return tuple(range(end - len(g.configs), end)
+                     for g, end in zip(self.teacher_groups, ends))
 
     def setting(self, name: str) -> Setting:
         return next(s for s in self.settings if s.name == name)

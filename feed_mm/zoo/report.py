@@ -63,10 +63,9 @@ def collect_results(protocol: Protocol,
                        wall_s=result['wall_s'],
                        checkpoint=result['checkpoint'])
         for run, result in runs if run.setting is None and result}
-    groups, first = [], 0
-    for group, ensemble in zip(protocol.teacher_groups, ensembles):
-        indices = range(first, first + len(group.configs))
-        first += len(group.configs)
+    groups = []
+    for group, indices, ensemble in zip(protocol.teacher_groups,
+                                        protocol.teacher_indices, ensembles):
         members = [teacher_results[i] for i in indices
                    if i in teacher_results]
         groups.append(dict(
@@ -132,20 +131,17 @@ def same_teachers_baseline(protocol: Protocol, setting: str,
         setting (str): The setting whose differences are taken.
         baseline (str): One of ``protocol.baselines``.
     """
-    group_of, first = {}, 0
-    for index, group in enumerate(protocol.teacher_groups):
-        group_of.update((i, index)
-                        for i in range(first, first + len(group.configs)))
-        first += len(group.configs)
+    group_of = {i: index
+                for index, indices in enumerate(protocol.teacher_indices)
+                for i in indices}
 
     def teacher_group(name: str) -> Optional[int]:
-        refs = next(s.teachers for s in protocol.settings if s.name == name)
+        refs = protocol.setting(name).teachers
         groups = {group_of.get(int(target)) if kind == 'teacher' else None
                   for kind, _, target in (r.partition(':') for r in refs)}
         return groups.pop() if len(groups) == 1 else None
 
-    pool = next((s.pool for s in protocol.settings if s.name == baseline),
-                None)
+    pool = protocol.setting(baseline).pool
     group = teacher_group(setting)
     if pool is None or group is None or group == teacher_group(baseline):
         return baseline

@@ -282,10 +282,8 @@ def _ensembles(protocol: Protocol, runs: Sequence[PlannedRun],
     have all finished, on the validation and test splits, computed once
     per set of teacher checkpoints."""
     teachers = {run.seed: run for run in runs if run.setting is None}
-    first = 0
-    for group_index, group in enumerate(protocol.teacher_groups):
-        indices = range(first, first + len(group.configs))
-        first += len(group.configs)
+    for group_index, (group, indices) in enumerate(
+            zip(protocol.teacher_groups, protocol.teacher_indices)):
         results = [read_result(teachers[i].work_dir) if i in teachers
                    else None for i in indices]
         if len(results) < 2 or None in results:
