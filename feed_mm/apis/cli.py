@@ -227,6 +227,7 @@ def run_cli(main: Callable[[], None]) -> None:
     (``FEED_MM_DEBUG=1`` shows the traceback)."""
     try:
         main()
+        _close_process_group(wait_for_all_ranks=True)
     except Exception as err:  # noqa: B902 - filtered by is_config_error
         if os.environ.get(DEBUG_ENV) or not is_config_error(err):
             raise
@@ -239,11 +240,20 @@ def run_cli(main: Callable[[], None]) -> None:
         _close_process_group()
 
 
-def _close_process_group() -> None:
+def _close_process_group(wait_for_all_ranks: bool = False) -> None:
     """End a distributed run's process group before the interpreter exits:
-    a gloo group left to the exit handlers can abort the process
-    (``terminate called without an active exception``) after a run that
-    succeeded."""
+    a gloo group left to the exit handlers, or torn down by one rank while
+    another still uses it, can abort the process (``terminate called
+    without an active exception``) after a run that succeeded. After a
+    success every rank waits for the others first; after an error it does
+    not (a rank that died would never arrive)."""
+    import gc
+
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
+        # The runner's DDP wrapper, kept alive by reference cycles, holds
+        # the group: freed now, not in the interpreter's exit.
+        gc.collect()
+        if wait_for_all_ranks:
+            dist.barrier()
         dist.destroy_process_group()
