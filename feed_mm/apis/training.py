@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
+from feed_mm.engine.hooks import LossStatsHook
 from feed_mm.engine.teacher_provenance import (check_resumed_teachers,
                                                teacher_fingerprints)
 from feed_mm.utils import FEEDConfigError, safe_load
@@ -124,10 +125,16 @@ def train_and_evaluate(cfg: Config,
         ``val_metrics`` / ``test_metrics`` (all), ``wall_s``, ``work_dir``,
         ``checkpoint``, ``epochs``, ``teacher_fingerprints`` (a FEED run's
         teachers, ``name -> dict(path, size, sha256)``; None for other
-        models) and ``extra``'s keys.
+        models), ``epoch_stats`` (per epoch, the mean of each logged loss
+        term and of the gradient norms at the student's FEED map:
+        :class:`~feed_mm.engine.LossStatsHook`, added when the config has
+        none) and ``extra``'s keys.
     """
     cfg = cfg.copy()
     cfg.experiment_name = name  # MMEngine appends the start time
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(hook.get('type') == 'LossStatsHook' for hook in hooks):
+        cfg.custom_hooks = hooks + [dict(type='LossStatsHook')]
     console = console or RunConsole(verbose=True)
     checkpoint = last_checkpoint(cfg.work_dir)
     if checkpoint is not None:
@@ -146,6 +153,8 @@ def train_and_evaluate(cfg: Config,
                         if test and runner.test_loop is not None else {})
     model = runner.model.module if is_model_wrapper(
         runner.model) else runner.model
+    loss_stats = next(hook for hook in runner.hooks
+                      if isinstance(hook, LossStatsHook))
     result = dict(
         name=name,
         val=_metric(val_metrics, metric, 'validation')
@@ -161,6 +170,7 @@ def train_and_evaluate(cfg: Config,
         epochs=cfg.train_cfg.get('max_epochs'),
         teacher_fingerprints=teacher_fingerprints(model.teacher_ckpts)
         if hasattr(model, 'teacher_ckpts') else None,
+        epoch_stats=loss_stats.epochs,
         **(extra or {}))
     write_json(osp.join(cfg.work_dir, RESULT_FILE), result)
     return result

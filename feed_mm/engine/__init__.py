@@ -1,8 +1,9 @@
-from .hooks import (DatasetCheckHook, FEEDSyncBuffersHook, NonFiniteLossHook,
-                    RNGStateHook, TeacherProvenanceHook)
+from .hooks import (DatasetCheckHook, FEEDSyncBuffersHook, LossStatsHook,
+                    NonFiniteLossHook, RNGStateHook, TeacherProvenanceHook)
 from .loops import FEEDTestLoop, FEEDValLoop
 
 __all__ = [
-    'DatasetCheckHook', 'FEEDSyncBuffersHook', 'NonFiniteLossHook',
-    'RNGStateHook', 'TeacherProvenanceHook', 'FEEDValLoop', 'FEEDTestLoop'
+    'DatasetCheckHook', 'FEEDSyncBuffersHook', 'LossStatsHook',
+    'NonFiniteLossHook', 'RNGStateHook', 'TeacherProvenanceHook',
+    'FEEDValLoop', 'FEEDTestLoop'
 ]

@@ -4,7 +4,7 @@ import argparse
 import dataclasses
 import os
 import os.path as osp
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 from feed_mm.apis.cli import add_common_args
 from feed_mm.apis.console import RunConsole
@@ -46,6 +46,14 @@ def build_parser(description: str,
                         'stretched to match)')
     parser.add_argument('--num-per-class', type=_positive,
                         help="the students' training images per class")
+    parser.add_argument('--jobs', type=_positive, default=1,
+                        help='runs at once: worker processes that share the '
+                        'CPU cores, or one GPU each with --device cuda '
+                        '(default: 1, in this process)')
+    parser.add_argument('--threads', type=_positive,
+                        help="torch's CPU threads per run (default: torch's "
+                        'own with one job, the cores divided among the '
+                        'jobs with several); a run\'s numbers depend on it')
     parser.add_argument('--list', action='store_true',
                         help='list the runs and their status, train nothing')
     parser.add_argument('--verbose', action='store_true',
@@ -79,6 +87,7 @@ def main(argv: Optional[Sequence[str]] = None, **parser_kwargs) -> None:
     """Parse ``argv`` and list or run the protocol (see
     :func:`build_parser` for ``parser_kwargs``)."""
     args = build_parser(**parser_kwargs).parse_args(argv)
+    devices = []
     if args.device == 'cpu':
         # MMEngine puts the model on a GPU whenever it sees one.
         os.environ['CUDA_VISIBLE_DEVICES'] = ''
@@ -87,6 +96,8 @@ def main(argv: Optional[Sequence[str]] = None, **parser_kwargs) -> None:
         if not torch.cuda.is_available():
             raise SystemExit(
                 'error: --device cuda but no CUDA device is visible')
+        if args.jobs > 1:
+            devices = visible_devices(torch.cuda.device_count())
     protocol = protocol_from_args(args)
     work_dir = args.work_dir or osp.join('work_dirs', 'zoo', protocol.name)
     if args.list:
@@ -100,4 +111,16 @@ def main(argv: Optional[Sequence[str]] = None, **parser_kwargs) -> None:
         console=RunConsole(verbose=args.verbose),
         seeds=args.seeds,
         only=args.only,
-        cfg_options=args.cfg_options)
+        cfg_options=args.cfg_options,
+        jobs=args.jobs,
+        threads=args.threads,
+        devices=devices)
+
+
+def visible_devices(count: int) -> List[str]:
+    """The CUDA devices this process sees, as ``CUDA_VISIBLE_DEVICES``
+    names them for a child process."""
+    visible = os.environ.get('CUDA_VISIBLE_DEVICES')
+    if visible:
+        return [d.strip() for d in visible.split(',')][:count]
+    return [str(i) for i in range(count)]

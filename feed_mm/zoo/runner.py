@@ -3,12 +3,16 @@ through the MMEngine runner, resumable, with a results JSON and a
 Markdown table (mean +- std, per-seed values, paired differences against
 the baselines with a t confidence interval)."""
 import copy
+import multiprocessing
 import os
 import os.path as osp
 import time
+from concurrent.futures import (FIRST_COMPLETED, Future, ProcessPoolExecutor,
+                                wait)
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
+import torch
 from mmengine.config import Config
 
 from feed_mm.apis.cli import load_config
@@ -196,13 +200,19 @@ def run_protocol(protocol: Protocol,
                  console: Optional[RunConsole] = None,
                  seeds: Optional[int] = None,
                  only: Optional[Sequence[str]] = None,
-                 cfg_options: Optional[Dict[str, Any]] = None
-                 ) -> Dict[str, Any]:
+                 cfg_options: Optional[Dict[str, Any]] = None,
+                 jobs: int = 1,
+                 threads: Optional[int] = None,
+                 devices: Sequence[str] = ()) -> Dict[str, Any]:
     """Train every run of ``protocol`` that has no result yet and write
     ``WORK_DIR/zoo_results.{json,md}`` after each.
 
     A finished run (its ``run_result.json``) is never retrained; an
-    interrupted one continues from its last checkpoint.
+    interrupted one continues from its last checkpoint. With ``jobs > 1``
+    that many runs train at once, each in a worker process with
+    ``threads`` CPU threads and (given ``devices``) a GPU of its own; a run
+    starts once the runs it learns from have finished. A run's numbers
+    depend on its thread count, not on ``jobs``.
 
     Args:
         protocol (Protocol): The protocol.
@@ -211,6 +221,12 @@ def run_protocol(protocol: Protocol,
         seeds (int, optional): Overrides ``protocol.seeds``.
         only (Sequence[str], optional): Run only these settings.
         cfg_options (dict, optional): Applied to every run's config last.
+        jobs (int): Runs at once. Defaults to 1 (in this process).
+        threads (int, optional): torch's CPU threads per run (None:
+            torch's default with one job, the cores divided among the jobs
+            with several).
+        devices (Sequence[str]): CUDA devices to share among the workers,
+            one each (``jobs`` at most ``len(devices)``). Defaults to none.
 
     Returns:
         dict: The results (as written to ``zoo_results.json``).
@@ -219,37 +235,36 @@ def run_protocol(protocol: Protocol,
     runs = plan_runs(protocol, work_dir, seeds, only)
     os.makedirs(work_dir, exist_ok=True)
     start = time.perf_counter()
-    width = len(str(len(runs)))
-    for i, run in enumerate(runs, 1):
-        prefix = f'[{i:>{width}}/{len(runs)}] {run.name}'
-        result = read_result(run.work_dir)
-        if result is not None:
-            console.print(f'{prefix}: done earlier, {_scores(result)}')
-            if run.weights and not osp.isfile(run.weights):
-                export_weights(result, run.weights)  # killed before export
-        elif run.weights and osp.isfile(run.weights):
-            cfg = build_run_config(run, dict(cfg_options or {}))
-            result = evaluate_checkpoint(
-                cfg, run.weights, run.name, console, metric=protocol.metric,
-                extra=dict(setting=None, seed=run.seed, config=run.config))
-            console.print(f'{prefix}: {_scores(result)} (committed weights '
-                          f'{run.weights})')
-        else:
-            cfg = build_run_config(run, dict(cfg_options or {}))
-            result = train_and_evaluate(
-                cfg, run.name, console, metric=protocol.metric,
-                extra=dict(setting=run.setting, seed=run.seed,
-                           config=run.config,
-                           teacher_dirs=list(run.teacher_dirs)))
-            if run.weights:
-                export_weights(result, run.weights)
-                console.print(f'{run.name}: weights written to '
-                              f'{run.weights}')
-            console.print(f'{prefix}: {_scores(result)} '
-                          f'({format_duration(result["wall_s"])})')
+    cfg_options = dict(cfg_options or {})
+    labels = {run.name: f'[{i:>{len(str(len(runs)))}}/{len(runs)}] '
+              f'{run.name}' for i, run in enumerate(runs, 1)}
+
+    def finished(run: PlannedRun, result: Dict[str, Any]) -> None:
+        console.print(f'{labels[run.name]}: {_scores(result)}' + (
+            f' (committed weights {run.weights})'
+            if result.get('evaluated_only') else
+            f' ({format_duration(result["wall_s"])})'))
         if run.setting is None:
             _ensembles(protocol, runs, work_dir, cfg_options, console)
         _write_results(protocol, runs, work_dir, cfg_options)
+
+    todo = []
+    for run in runs:
+        result = read_result(run.work_dir)
+        if result is None:
+            todo.append(run)
+            continue
+        console.print(f'{labels[run.name]}: done earlier, {_scores(result)}')
+        if run.weights and not osp.isfile(run.weights):
+            export_weights(result, run.weights)  # killed before export
+    if jobs == 1:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        for run in todo:
+            finished(run, execute_run(protocol, run, cfg_options, console))
+    else:
+        _run_parallel(protocol, todo, cfg_options, console, finished, jobs,
+                      threads, devices)
     results = _write_results(protocol, runs, work_dir, cfg_options)
     console.print(f'\n{format_report(results)}\n')
     console.print(f'Total wall time: '
@@ -263,6 +278,96 @@ def run_protocol(protocol: Protocol,
                   f'{osp.join(work_dir, CURVES_FILE)}; logs and checkpoints '
                   f'in {work_dir}/<setting>/seed<N>/')
     return results
+
+
+def execute_run(protocol: Protocol, run: PlannedRun,
+                cfg_options: Dict[str, Any],
+                console: RunConsole) -> Dict[str, Any]:
+    """Train (or, for committed teacher weights, evaluate) one run and
+    return its result."""
+    cfg = build_run_config(run, cfg_options)
+    if run.weights and osp.isfile(run.weights):
+        return evaluate_checkpoint(
+            cfg, run.weights, run.name, console, metric=protocol.metric,
+            extra=dict(setting=None, seed=run.seed, config=run.config))
+    result = train_and_evaluate(
+        cfg, run.name, console, metric=protocol.metric,
+        extra=dict(setting=run.setting, seed=run.seed, config=run.config,
+                   teacher_dirs=list(run.teacher_dirs)))
+    if run.weights:
+        export_weights(result, run.weights)
+        console.print(f'{run.name}: weights written to {run.weights}')
+    return result
+
+
+def dependencies(run: PlannedRun, runs: Sequence[PlannedRun]) -> List[str]:
+    """The runs whose work dirs ``run`` reads its teachers from."""
+    by_dir = {other.work_dir: other.name for other in runs}
+    return [by_dir[directory] for directory in run.teacher_dirs
+            if directory in by_dir]
+
+
+def _run_parallel(protocol: Protocol, todo: Sequence[PlannedRun],
+                  cfg_options: Dict[str, Any], console: RunConsole,
+                  finished: Callable[[PlannedRun, Dict[str, Any]], None],
+                  jobs: int, threads: Optional[int],
+                  devices: Sequence[str]) -> None:
+    """Train ``todo`` in ``jobs`` worker processes, each run once the runs
+    it depends on have finished; ``finished`` is called here as each ends.
+    A failed run lets the running ones finish, then raises."""
+    if devices and jobs > len(devices):
+        raise FEEDConfigError('--jobs', f'{jobs} jobs but {len(devices)} '
+                              'GPU(s): one job per GPU')
+    if threads is None:
+        threads = max(1, len(os.sched_getaffinity(0)) // jobs)
+    context = multiprocessing.get_context('spawn')
+    device_queue = context.Queue()
+    for device in devices:
+        device_queue.put(device)
+    waiting = list(todo)
+    running: Dict[Future, PlannedRun] = {}
+    done = set()
+    error: Optional[BaseException] = None
+    with ProcessPoolExecutor(jobs, mp_context=context,
+                             initializer=_init_worker,
+                             initargs=(threads, device_queue,
+                                       bool(devices))) as pool:
+        while waiting or running:
+            for run in list(waiting):
+                if error is not None or len(running) == jobs:
+                    break
+                if all(name in done
+                       for name in dependencies(run, todo)):
+                    waiting.remove(run)
+                    running[pool.submit(_execute_in_worker, protocol, run,
+                                        cfg_options, console.verbose)] = run
+            if not running:
+                break  # waiting on a run that failed
+            ended, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in ended:
+                run = running.pop(future)
+                if future.exception() is not None:
+                    console.print(f'{run.name} failed: '
+                                  f'{future.exception()}')
+                    error = error or future.exception()
+                    continue
+                done.add(run.name)
+                finished(run, future.result())
+    if error is not None:
+        raise error
+
+
+def _execute_in_worker(protocol: Protocol, run: PlannedRun,
+                       cfg_options: Dict[str, Any],
+                       verbose: bool) -> Dict[str, Any]:
+    return execute_run(protocol, run, cfg_options, RunConsole(verbose))
+
+
+def _init_worker(threads: int, device_queue: Any, use_devices: bool) -> None:
+    """A worker's threads and GPU, before it builds anything."""
+    if use_devices:
+        os.environ['CUDA_VISIBLE_DEVICES'] = device_queue.get()
+    torch.set_num_threads(threads)
 
 
 def _scores(result: Dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ import pytest
 
 import tests.test_reliability.fault_hooks  # noqa: F401 - registers hooks
 from feed_mm.apis.console import RunConsole
+from feed_mm.apis.training import read_result
 from feed_mm.engine.teacher_provenance import file_fingerprint
 from feed_mm.zoo import parse_protocol, plan_runs, run_protocol
 from tests.helpers import REPO, TINY, call_tool
@@ -145,3 +146,30 @@ def test_committed_teacher_weights_are_evaluated_not_trained(tmp_path):
         weights / 'digits_resnet20_s0.pth')
     assert second['settings'][0]['teacher_sha256']['t0'] == [
         file_fingerprint(str(weights / 'digits_resnet20_s0.pth'))['sha256']]
+
+
+def test_parallel_jobs_give_the_results_of_one_at_a_time(tmp_path):
+    """Two worker processes train the protocol's runs, each run once the
+    teacher it learns from has finished, with the numbers of the runs
+    trained one after the other on the same thread count."""
+    options = {k: int(v) for k, v in tiny_options().items()}
+    spec = dict(teachers=dict(configs=[TEACHER], epochs=1),
+                settings=[dict(name='student', config=TEACHER),
+                          dict(name='ft', config=FT, teachers=['teacher:0']),
+                          dict(name='sfeed', config=FT,
+                               teachers=['run:ft'])],
+                student_epochs=1, seeds=1)
+    stats = {}
+    for jobs in (1, 2):
+        work_dir = str(tmp_path / f'jobs{jobs}')
+        results = run_protocol(parse_protocol(spec, 'jobs'), work_dir,
+                               RunConsole(), cfg_options=options, jobs=jobs,
+                               threads=1)
+        assert results['runs_finished'] == 4
+        # Each run's loss terms, epoch by epoch, and its scores.
+        stats[jobs] = [
+            (run.name, result['epoch_stats'], result['val'], result['test'])
+            for run in plan_runs(parse_protocol(spec, 'jobs'), work_dir)
+            for result in [read_result(run.work_dir)]]
+    assert stats[1] == stats[2]
+    assert all(epochs and 'loss' in epochs[0] for _, epochs, _, _ in stats[1])

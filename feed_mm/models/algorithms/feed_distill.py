@@ -115,6 +115,8 @@ class FEEDDistill(BaseAlgorithm):
         self.channels_last = channels_last
         # May be set by MMRazor's StopDistillHook.
         self.distillation_stopped = False
+        # Set by LossStatsHook: log the gradient norms at the student's map.
+        self.probe_map_grads = False
 
         # 1. The frozen teachers, and the recorders of every model.
         self.teachers = nn.ModuleDict(
@@ -170,8 +172,29 @@ class FEEDDistill(BaseAlgorithm):
         if not self.distillation_stopped:
             losses.update(add_prefix(
                 self.distiller.compute_distill_losses(), 'distill'))
+        if self.probe_map_grads and torch.is_grad_enabled():
+            losses.update(self._map_grad_norms(losses))
         self.distiller.clear_records()
         return losses
+
+    def _map_grad_norms(self, losses: LossResults) -> Dict[str, torch.Tensor]:
+        """The norms of the task loss's and of the distillation losses'
+        gradients at the student's FEED map, ``student.map_grad_norm`` and
+        ``distill.map_grad_norm`` (logged, not optimised: no 'loss' in their
+        names). The graph is kept for the step's own backward pass."""
+        feature = self.distiller.student_map()
+        norms = {}
+        for part in ('student', 'distill'):
+            terms = [value for name, value in losses.items()
+                     if name.startswith(f'{part}.') and 'loss' in name]
+            grad = None
+            if terms and feature.requires_grad:
+                grad = torch.autograd.grad(sum(terms), feature,
+                                           retain_graph=True,
+                                           allow_unused=True)[0]
+            norms[f'{part}.map_grad_norm'] = (
+                torch.zeros(()) if grad is None else grad.detach().norm())
+        return norms
 
     def run_teachers(self, inputs: torch.Tensor,
                      data_samples: Optional[List[BaseDataElement]],

@@ -12,10 +12,11 @@ from mmrazor.models.task_modules import (ModuleOutputsRecorder,
 from mmrazor.registry import MODELS
 
 from feed_mm.utils import FEEDConfigError, loss_weight_value
-from .validation import (FEED_LOSS_PREFIX, FEED_RECORDER, FeatureLocation,
-                         as_dict, attach_recorders, build_part,
-                         check_recorder_cfgs, locate_feature_map,
-                         parse_feature, select_feature, suggest)
+from .validation import (CALL_ERRORS, FEED_LOSS_PREFIX, FEED_RECORDER,
+                         FeatureLocation, as_dict, attach_recorders,
+                         build_part, channel_args, check_recorder_cfgs,
+                         locate_feature_map, parse_feature, select_feature,
+                         suggest)
 
 if TYPE_CHECKING:  # the algorithm's type; only its options are read here
     from feed_mm.models.algorithms.teacher_spec import TeacherSpec
@@ -53,10 +54,15 @@ class FEEDDistiller(BaseDistiller):
             ``'auto'``.
         teacher_feature (str | dict): Every teacher's FEED map unless the
             teacher sets ``feature``. Defaults to ``'auto'``.
-        translator (dict): Config of each teacher's translator
-            (``in_channels``/``out_channels`` inferred). Defaults to
+        translator (dict): Config of each teacher's translator: a
+            :class:`FEEDTranslator` or any MMRazor connector, its channels
+            (``in_channels``/``out_channels``, or MMRazor's
+            ``in_channel``/``out_channel``) inferred. Defaults to
             ``dict(type='FEEDTranslator')``.
-        feed_loss (dict): Config of each teacher's FEED loss. Defaults to
+        feed_loss (dict): Config of each teacher's loss, called as
+            ``loss(translated_student_map, teacher_map)``: FEED's
+            :class:`FEEDLoss` or a feature loss of MMRazor's (``L2Loss``:
+            FitNets' hint from every teacher). Defaults to
             ``dict(type='FEEDLoss')``.
         teacher_reduction (str): ``'sum'`` (the paper) or ``'mean'`` of the
             FEED terms over teachers. Defaults to ``'sum'``.
@@ -130,7 +136,7 @@ class FEEDDistiller(BaseDistiller):
         translated = self.translate(self.student_map())
         losses = {
             FEED_LOSS_PREFIX + name: self.feed_weights[name] *
-            self.feed_losses[name](mapped, self.teacher_map(name), name)
+            self.feed_losses[name](mapped, self.teacher_map(name))
             for name, mapped in translated.items()
         }
         for loss_name, mappings in self.loss_forward_mappings.items():
@@ -211,10 +217,10 @@ class FEEDDistiller(BaseDistiller):
                     f'{tuple(teacher_map.shape)}')
             translator_key = _option_key(spec, 'translator')
             cfg = _merged(self.translator_cfg, spec, 'translator')
-            for arg, inferred, what in (
-                    ('in_channels', student_map.shape[1],
-                     'the student feature'),
-                    ('out_channels', teacher_map.shape[1],
+            for arg, inferred, what in zip(
+                    channel_args(cfg, translator_key(None)),
+                    (student_map.shape[1], teacher_map.shape[1]),
+                    ('the student feature',
                      f'the feature of teacher {name!r}')):
                 if cfg.get(arg) is None:
                     cfg[arg] = inferred
@@ -227,15 +233,23 @@ class FEEDDistiller(BaseDistiller):
             loss = build_part(_merged(self.feed_loss_cfg, spec, 'feed_loss'),
                               loss_key(None), loss_key)
             # Maps the loss cannot compare (spatial sizes under
-            # spatial_mismatch='error') fail now, not at the first step; in
-            # eval mode the dummy batch does not move norm statistics.
+            # spatial_mismatch='error', or a loss that does not resize)
+            # fail now, not at the first step; in eval mode the dummy batch
+            # does not move norm statistics.
+            translated = translator.eval()(student_map)
             try:
-                loss(translator.eval()(student_map), teacher_map, name)
+                loss(translated, teacher_map)
             except FEEDConfigError as err:
                 arg = err.key.partition('.')[2]
                 raise FEEDConfigError(
                     loss_key(arg) if arg else f'{spec.key}.translator',
-                    err.message) from err
+                    f'teacher {name!r}: {err.message}') from err
+            except CALL_ERRORS as err:
+                raise FEEDConfigError(
+                    loss_key(None), f'cannot compare the translated student '
+                    f'feature of shape {tuple(translated.shape)} with the '
+                    f'feature of teacher {name!r} of shape '
+                    f'{tuple(teacher_map.shape)}: {err}') from err
             if weight == 0:
                 continue  # checked like the others, but nothing to train
             self.translators[name], self.feed_losses[name] = translator, loss

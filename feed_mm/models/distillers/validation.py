@@ -245,6 +245,27 @@ def build_part(cfg: Any, key: str,
         raise FEEDConfigError(key, f'cannot build {cfg!r}: {err}') from err
 
 
+def channel_args(cfg: Mapping, key: str) -> Sequence[str]:
+    """The names of a translator's input and output channel arguments:
+    feed_mm's and MMCV's ``in_channels``/``out_channels`` or MMRazor's
+    connectors' ``in_channel``/``out_channel``; none for a translator
+    without such arguments (nothing to infer)."""
+    cls = cfg.get('type')
+    if isinstance(cls, str):
+        scope, _, name = cls.rpartition('.')
+        cls = MODELS.get(cls if scope else f'mmrazor.{name}')
+    if cls is None:
+        raise FEEDConfigError(f'{key}.type',
+                              f'{cfg.get("type")!r} is not a registered '
+                              'connector')
+    params = signature(cls).parameters
+    for names in (('in_channels', 'out_channels'),
+                  ('in_channel', 'out_channel')):
+        if all(name in params for name in names):
+            return names
+    return ()
+
+
 def check_extra_losses(distiller: Any, teachers: List[str]) -> None:
     """After the dry run: every extra loss has a mapping of its forward's
     arguments to records of known recorders and connectors, and computes on

@@ -1,0 +1,12 @@
+# Adapter x loss grid, one teacher (t0) on Fashion-MNIST: FEED's translator
+# with BatchNorm, FitNets' normalised squared L2 loss. FT's student, data,
+# schedule and teacher otherwise (configs/feed_hint/README.md).
+_base_ = [
+    '../feed/ft_resnet20_resnet20_fmnist.py', './_base_/hint_parts.py'
+]
+
+model = dict(
+    distiller=dict(
+        translator=_base_.translator_bn,
+        feed_loss=dict(_base_.l2,
+                       loss_weight=_base_.hint_weights['translatorbn_l2'])))

@@ -1,0 +1,41 @@
+# The loss weight of each adapter x loss cell (configs/feed_hint/README.md),
+# chosen on the val split: a log grid of four values per cell (about half a
+# decade apart, around FEED's beta 500 for FEED's L1 and FitNets' 100 for the
+# normalised squared L2), 2 student seeds (2000-2001, none of the reported
+# seeds), teacher t0 of configs/zoo/fmnist_cpu.py (its committed weights).
+# The value with the higher mean val top-1 goes into hint_weights of
+# configs/_base_/schedules/fmnist_recipe.py; a value at the grid's edge is
+# not taken until the grid is extended past it. The test column is not read.
+#     python tools/zoo.py configs/zoo/fmnist_hint_choice.py --jobs 2
+_grid = dict(l1=(160.0, 500.0, 1600.0, 5000.0),
+             l2=(32.0, 100.0, 320.0, 1000.0))
+_cells = [
+    # name, config, label
+    ('translator_l1', 'configs/feed/ft_resnet20_resnet20_fmnist.py',
+     'translator, L1 (FT)'),
+    *[(f'{adapter}_{loss}',
+       f'configs/feed_hint/hint_{adapter}_{loss}_resnet20_resnet20_fmnist.py',
+       f'{label}, {loss.upper()}')
+      for adapter, label in (('translator', 'translator'),
+                             ('translatorbn', 'translator + BN'),
+                             ('conv1x1', '1x1 conv + BN + ReLU'))
+      for loss in ('l1', 'l2') if (adapter, loss) != ('translator', 'l1')],
+]
+protocol = dict(
+    title='Fashion-MNIST adapter x loss weights, chosen on val (2 seeds, '
+    'teacher t0)',
+    metric='accuracy/top1',
+    seeds=2,
+    seed_base=2000,
+    teachers=dict(
+        label='teacher ResNet-20, set A, t0',
+        configs=['configs/teachers/fmnist_resnet20_s0.py'],
+        weights='configs/zoo/teachers'),
+    settings=[
+        dict(name=f'{name}_w{weight:g}', label=f'{label}, weight {weight:g}',
+             config=config, teachers=['teacher:0'],
+             cfg_options={'model.distiller.feed_loss.loss_weight': weight})
+        for name, config, label in _cells
+        for weight in _grid[name[-2:]]
+    ],
+)
