@@ -1,3 +1,4 @@
+import os
 import os.path as osp
 import shutil
 
@@ -5,26 +6,36 @@ from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 HERE = osp.dirname(osp.abspath(__file__))
-# Shipped inside the package, where MMPretrain ships its own, so that an
-# installed feed_mm resolves `feed_mm::` config paths and runs its tools.
-MIM_DIRS = ('configs', 'tools')
+# Shipped inside the package, where MMEngine looks for a package's configs
+# and MMPretrain ships its own: `feed_mm::` config paths and the tools of an
+# installed feed_mm. In the repository feed_mm/.mim/ holds links to them.
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
 
 
 class BuildPyWithMim(build_py):
-    """``build_py`` that also copies ``configs/`` and ``tools/`` into
-    ``feed_mm/.mim/`` of a built package. An editable install reads them from
-    the checkout instead (``feed_mm.utils.configs.config_root``)."""
+    """``build_py`` that copies ``configs/``, ``tools/`` and
+    ``model-index.yml`` into ``feed_mm/.mim/`` of a built package, in place
+    of the checkout's links. An editable install uses the links."""
 
     def run(self) -> None:
         super().run()
         if getattr(self, 'editable_mode', False):
             return
-        for name in MIM_DIRS:
+        for name in MIM_FILES:
+            source = osp.join(HERE, name)
             target = osp.join(self.build_lib, 'feed_mm', '.mim', name)
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(
-                osp.join(HERE, name), target,
-                ignore=shutil.ignore_patterns('__pycache__', '*.pyc', '*.pth'))
+            if osp.islink(target) or osp.isfile(target):
+                os.remove(target)
+            elif osp.isdir(target):
+                shutil.rmtree(target)
+            os.makedirs(osp.dirname(target), exist_ok=True)
+            if osp.isdir(source):
+                # The committed teachers (configs/zoo/teachers/*.pth) come
+                # along: the configs that learn from them point there.
+                shutil.copytree(source, target, ignore=shutil.ignore_patterns(
+                    '__pycache__', '*.pyc'))
+            else:
+                shutil.copyfile(source, target)
 
 
 def read_requirements(name: str) -> list:
@@ -41,7 +52,11 @@ def read_version() -> str:
 
 
 setup(
-    name='feed_mm',
+    # The distribution's name is not the module's: MMEngine 0.10 finds a
+    # package's configs (`feed_mm::` paths) from the distribution's
+    # location, which an editable install does not have, and by import
+    # where no distribution of that name exists (utils/configs.py).
+    name='mmfeed',
     version=read_version(),
     description='FEED: feature-level ensemble knowledge distillation for '
     'OpenMMLab (MMRazor / MMPretrain)',

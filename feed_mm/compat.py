@@ -1,23 +1,21 @@
-"""Every change ``import feed_mm`` makes to torch, MMEngine and MMRazor,
-in one place: :data:`PATCHES` says what each patches, why and for which
-versions, and when it does nothing; :func:`apply_all` applies them (the
-package's ``__init__`` calls it before anything imports ``mmrazor.models``).
-The README's section "What ``import feed_mm`` changes" lists the same.
+"""What ``import feed_mm`` does besides registering its modules, in one
+place (:func:`apply_all`, called by the package's ``__init__`` before
+anything imports ``mmrazor.models``); the README's section "What ``import
+feed_mm`` changes" says the same.
 
-The torch shims and the package lookups live here; the checkpoint loader,
-the atomic writes and the ``feed_mm::`` scope live with the code they serve
-(``feed_mm/utils/``) and are applied from here.
+The one change to another package is here: mmrazor 1.0.0 imports
+quantization names that torch >= 2.0 renamed or dropped, so importing
+mmrazor's distillation modules needs them back; each is restored only where
+the running torch lacks it. Everything else uses the ecosystem's extension
+points: torch's allow-list of safe globals (MMEngine's checkpoint types,
+``feed_mm/utils/checkpoint.py``) and MMEngine's table of config scopes
+(``feed_mm::`` paths, ``feed_mm/utils/configs.py``).
 """
 import importlib
-import importlib.metadata
-import importlib.util
-import os.path as osp
-import sys
-from typing import List, Optional
+from typing import List
 
 
-__all__ = ['PATCHES', 'apply_all', 'apply_compat_shims', 'applied_shims',
-           'check_mmcv']
+__all__ = ['apply_all', 'apply_compat_shims', 'applied_shims', 'check_mmcv']
 
 _applied: List[str] = []
 
@@ -92,116 +90,6 @@ def _shim_backend_config() -> None:
             _applied.append(f'BackendPatternConfig.{setter}')
 
 
-def _has_pkg_resources() -> bool:
-    """Whether ``import pkg_resources`` would succeed, without importing it
-    (slow, and deprecated: it warns on import in setuptools >= 67)."""
-    if 'pkg_resources' in sys.modules:
-        return sys.modules['pkg_resources'] is not None
-    return importlib.util.find_spec('pkg_resources') is not None
-
-
-def _distribution(package: str) -> Optional[importlib.metadata.Distribution]:
-    try:
-        return importlib.metadata.distribution(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _is_installed(package: str) -> bool:
-    """``mmengine.utils.is_installed`` on ``importlib.metadata``: a
-    distribution of that name, or else an importable (non-namespace) module,
-    as the original accepts packages found on ``PYTHONPATH``."""
-    if _distribution(package) is not None:
-        return True
-    spec = importlib.util.find_spec(package)
-    return spec is not None and spec.origin is not None
-
-
-def _package2module(package: str) -> str:
-    """``mmengine.utils.package_utils.package2module``: the first top-level
-    module of a distribution (``mmsegmentation`` -> ``mmseg``)."""
-    dist = _distribution(package)
-    top_level = dist.read_text('top_level.txt') if dist is not None else None
-    if not top_level or not top_level.split():
-        raise ValueError(f'can not infer the module name of {package}')
-    return top_level.split()[0]
-
-
-def _get_installed_path(package: str) -> str:
-    """``mmengine.utils.get_installed_path`` on ``importlib.metadata``: the
-    directory of the package's top-level module.
-
-    The module is located with ``importlib.util.find_spec`` (the copy that
-    ``import`` would load), so editable installs, whose files are not under
-    the distribution's site-packages location, resolve too.
-
-    Raises:
-        importlib.metadata.PackageNotFoundError: Neither a distribution nor
-            a module of that name exists.
-        RuntimeError: The module is a namespace package (no single
-            directory), as in mmengine.
-    """
-    dist = _distribution(package)
-    module = package
-    if importlib.util.find_spec(package) is None and dist is not None:
-        module = _package2module(package)
-    spec = importlib.util.find_spec(module)
-    if spec is None:
-        if dist is None:
-            raise importlib.metadata.PackageNotFoundError(package)
-        return osp.join(str(dist.locate_file('')), module)
-    if spec.origin is None:
-        raise RuntimeError(
-            f'{package} is a namespace package, which is invalid for '
-            '`get_install_path`')
-    return osp.dirname(spec.origin)
-
-
-# The modules that bound mmengine's package helpers by name at import time
-# (`from mmengine.utils import get_installed_path, ...`): each binding is
-# replaced, not only the definition in package_utils.
-_PACKAGE_UTILS_USERS = ('mmengine.utils.package_utils', 'mmengine.utils',
-                        'mmengine.config.config', 'mmengine.hub.hub')
-_PACKAGE_UTILS_SHIMS = {
-    'is_installed': _is_installed,
-    'get_installed_path': _get_installed_path,
-    'package2module': _package2module,
-}
-
-
-def _shim_package_utils() -> None:
-    """Resolve mmengine's ``package::path`` config paths without
-    ``pkg_resources``; a no-op where it can be imported (mmengine's own
-    functions then work as they are)."""
-    if _has_pkg_resources():
-        return
-    try:
-        package_utils = importlib.import_module('mmengine.utils.package_utils')
-    except ImportError:
-        return
-    originals = {
-        name: getattr(package_utils, name, None)
-        for name in _PACKAGE_UTILS_SHIMS
-    }
-    # All imported before any is patched, so that a module importing
-    # another one's binding gets mmengine's function and is patched too.
-    modules = []
-    for module_name in _PACKAGE_UTILS_USERS:
-        try:
-            modules.append(importlib.import_module(module_name))
-        except ImportError:
-            continue
-    for module in modules:
-        for name, shim in _PACKAGE_UTILS_SHIMS.items():
-            # Only mmengine's own function is replaced: a binding someone
-            # else patched stays theirs.
-            current = getattr(module, name, None)
-            if current is not None and current is originals[name] \
-                    and current is not shim:
-                setattr(module, name, shim)
-                _applied.append(f'{module.__name__}.{name}')
-
-
 def check_mmcv() -> None:
     """mmcv has no install requirement in feed_mm (see setup.py); say what
     to install instead of failing deep inside mmrazor's import."""
@@ -214,16 +102,15 @@ def check_mmcv() -> None:
 
 
 def apply_compat_shims() -> List[str]:
-    """Install the shims that the running torch and setuptools need;
-    idempotent.
+    """Restore the torch names mmrazor 1.0.0 imports and the running torch
+    lacks; idempotent, and a no-op on a torch that still has them.
 
     Returns:
-        list[str]: The names restored or replaced so far (empty on a stack
-        that needs none).
+        list[str]: The names restored so far (empty on a stack that needs
+        none).
     """
     _shim_fuser_method_mappings()
     _shim_backend_config()
-    _shim_package_utils()
     return list(_applied)
 
 
@@ -232,56 +119,14 @@ def applied_shims() -> List[str]:
     return list(_applied)
 
 
-#: name -> (what it patches, why, when it is a no-op).
-PATCHES = {
-    'torch-quantization-names': (
-        'torch.ao.quantization: reverse2, reverse3, '
-        'reverse_sequential_wrapper2, backend_config.utils and three private '
-        'BackendPatternConfig setters',
-        'mmrazor 1.0.0 imports them from every model module; torch >= 2.0 '
-        'renamed or dropped them (quantization itself is not used)',
-        'on a torch that still has each name'),
-    'package-lookups': (
-        'mmengine.utils.package_utils (is_installed, get_installed_path, '
-        'package2module) where mmengine uses them',
-        "mmengine 0.10 resolves 'package::path' configs with pkg_resources, "
-        'which setuptools >= 81 no longer ships',
-        'where pkg_resources imports'),
-    'safe-checkpoint-loading': (
-        "mmengine's CheckpointLoader for local paths and http(s) URLs",
-        'mmengine 0.10 calls torch.load without weights_only: since torch '
-        '2.6 its checkpoints fail to load; turning weights_only off would '
-        'run code from downloaded files. Loads keep weights_only with an '
-        "allow-list of MMEngine's own types",
-        'never (every checkpoint load goes through it)'),
-    'atomic-checkpoint-writes': (
-        "mmengine's local file backends and CheckpointHook's last_checkpoint "
-        'write and pruning',
-        'a process killed while saving leaves no truncated checkpoint; a '
-        'failed save keeps the previous ones',
-        'never (same files and contents)'),
-    'feed_mm-config-scope': (
-        'mmengine Config._get_cfg_path, mmengine.hub.get_config/get_model, '
-        'MODULE2PACKAGE',
-        "so that 'feed_mm::path' configs resolve like MMPretrain's, and "
-        "MMRazor's 'mmcls::path' as 'mmpretrain::path'",
-        "for 'package::' paths of other packages; mmcls:: where mmcls is "
-        'installed'),
-    'no-pip-install': (
-        'mmengine.utils.install_package (and its import in mmengine.hub)',
-        "mmengine's get_config/get_model run 'pip install' for a package a "
-        'config names and the environment lacks; feed_mm raises instead',
-        'when the package is installed'),
-}
-
-
 def apply_all() -> None:
-    """Apply every patch of :data:`PATCHES`; idempotent."""
-    from feed_mm.utils.atomic_io import install_atomic_local_writes
-    from feed_mm.utils.checkpoint import install_safe_checkpoint_loader
-    from feed_mm.utils.configs import install_feed_mm_scope
+    """What ``import feed_mm`` does before its modules register: check
+    mmcv, restore the torch names mmrazor needs, add MMEngine's checkpoint
+    types to torch's allow-list of safe globals, and register the
+    ``feed_mm`` config scope with MMEngine. Idempotent."""
+    from feed_mm.utils.checkpoint import allow_mmengine_checkpoints
+    from feed_mm.utils.configs import register_config_scope
     check_mmcv()
     apply_compat_shims()
-    install_safe_checkpoint_loader()
-    install_atomic_local_writes()
-    install_feed_mm_scope()
+    allow_mmengine_checkpoints()
+    register_config_scope()

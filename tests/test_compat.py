@@ -60,3 +60,77 @@ def test_missing_mmcv_gives_install_hint(monkeypatch):
     monkeypatch.setattr(compat.importlib, 'import_module', fake_import)
     with pytest.raises(ImportError, match=r'feed_mm\[lite\]'):
         compat.check_mmcv()
+
+
+# Imported before feed_mm by the probe below: every module whose attributes
+# a plugin could be tempted to rebind.
+ECOSYSTEM_MODULES = (
+    'builtins', 'socket', 'mmengine', 'mmengine.config', 'mmengine.fileio',
+    'mmengine.hooks', 'mmengine.hooks.checkpoint_hook', 'mmengine.hub',
+    'mmengine.registry', 'mmengine.runner', 'mmengine.runner.checkpoint',
+    'mmengine.utils', 'mmengine.utils.package_utils', 'mmpretrain',
+    'mmpretrain.apis', 'mmpretrain.datasets', 'mmpretrain.models', 'mmrazor',
+    'mmrazor.registry')
+POLITENESS_PROBE = '''
+import importlib, json, sys, types
+for name in MODULES:
+    importlib.import_module(name)
+roots = ('builtins', 'socket', 'mmengine', 'mmpretrain', 'mmrazor')
+
+def snapshot():
+    seen = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith(roots):
+            continue
+        for key, value in list(vars(module).items()):
+            if isinstance(value, types.ModuleType):
+                continue
+            seen[f'{name}.{key}'] = id(value)
+            owner = getattr(value, '__module__', None) or ''
+            if isinstance(value, type) and owner.startswith(roots):
+                for attr, member in list(vars(value).items()):
+                    seen[f'{name}.{key}.{attr}'] = id(member)
+    return seen
+
+def tables():
+    from mmengine.config.utils import MODULE2PACKAGE
+    from mmengine.fileio.backends import registry_utils
+    from mmengine.runner.checkpoint import CheckpointLoader
+    return {'MODULE2PACKAGE': dict(MODULE2PACKAGE),
+            'backends': dict(registry_utils.backends),
+            'prefixes': dict(registry_utils.prefix_to_backends),
+            'schemes': dict(CheckpointLoader._schemes)}
+
+before, tables_before = snapshot(), tables()
+import feed_mm
+after, tables_after = snapshot(), tables()
+rebound = sorted(k for k in before if k in after and before[k] != after[k])
+changed = {table: sorted(k for k in content
+                         if tables_after[table].get(k) is not content[k])
+           for table, content in tables_before.items()}
+added = {table: sorted(set(tables_after[table]) - set(content))
+         for table, content in tables_before.items()}
+print(json.dumps(dict(rebound=rebound, changed=changed, added=added)))
+'''
+
+
+def test_import_rebinds_nothing_of_the_ecosystem():
+    """``import feed_mm`` in a fresh interpreter, after MMEngine, MMPretrain
+    and MMRazor: no attribute of their modules (nor of builtins or socket)
+    is rebound, no entry of MMEngine's tables replaced; it only adds its
+    config scope."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+    probe = f'MODULES = {ECOSYSTEM_MODULES!r}\n' + POLITENESS_PROBE
+    out = subprocess.run([sys.executable, '-c', probe], capture_output=True,
+                         text=True, cwd=REPO, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report['rebound'] == []
+    assert report['changed'] == dict(MODULE2PACKAGE=[], backends=[],
+                                     prefixes=[], schemes=[])
+    assert report['added']['MODULE2PACKAGE'] == ['feed_mm']
+    assert report['added']['schemes'] == report['added']['prefixes'] == []

@@ -49,8 +49,20 @@ MISSING_DATA = {
 }
 
 
+# The FEED maps of the configs with a vision transformer student.
+VIT_MAPS = {
+    'configs/guide/ft_zoo_deit_tiny_resnet50_imagenet.py':
+    {'backbone.ln1', 'backbone'},
+}
+
+
 def load(config: str) -> Config:
-    return Config.fromfile(osp.join(REPO, config))
+    """A config as the tools read it: a FEED model's dry-run input shape
+    from the training pipeline when the config does not write it."""
+    from feed_mm.apis.cli import set_input_shape
+    cfg = Config.fromfile(osp.join(REPO, config))
+    set_input_shape(cfg)
+    return cfg
 
 
 def arch_key(model_cfg: Dict[str, Any]) -> tuple:
@@ -78,10 +90,10 @@ def buildable_model_cfg(cfg: Config) -> Dict[str, Any]:
         model.setdefault('data_preprocessor',
                          copy.deepcopy(cfg.data_preprocessor.to_dict()))
     if model['type'] == 'FEEDDistill':
-        teachers = model['teachers']
-        specs = teachers.values() if isinstance(teachers, dict) else teachers
-        for spec in specs:
-            spec['ckpt'] = None
+        # A teacher named by the zoo (a string) gets its released weights.
+        model['teachers'] = {
+            name: dict(model=spec, ckpt=None) if isinstance(spec, str) else
+            dict(spec, ckpt=None) for name, spec in model['teachers'].items()}
         model['allow_random_teachers'] = True
     elif model['type'].endswith('SingleTeacherDistill'):
         model['teacher_ckpt'] = None
@@ -164,7 +176,15 @@ def test_config_builds(config, tmp_path, monkeypatch, request):
         elif (not big or len(teachers) == 1) and config not in PEERS:
             # The guide's zoo config trains in tests/test_tools, the peers
             # and ablations in tests/test_zoo/test_baselines.py.
-            assert set(build_model(cfg).teachers) == set(teachers)
+            algo = build_model(cfg)
+            assert set(algo.teachers) == set(teachers)
+            # 'auto', the recipe's default, finds the map the recipe named
+            # before: the backbone's last stage (a ViT: its last tokens).
+            distiller = algo.distiller
+            located = {distiller.student_location.source} | {
+                location.source
+                for location in distiller.teacher_locations.values()}
+            assert located == VIT_MAPS.get(config, {'backbone'})
     elif not big:
         build_model(cfg)
 

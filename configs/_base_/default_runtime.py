@@ -8,8 +8,14 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # MMEngine's CheckpointHook with atomic writes: a run killed or out of
+    # disk space mid-save keeps complete checkpoints and a last_checkpoint
+    # that names one (feed_mm.engine.AtomicCheckpointHook).
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=2, save_last=True),
+        type='AtomicCheckpointHook',
+        interval=1,
+        max_keep_ckpts=2,
+        save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='mmpretrain.VisualizationHook', enable=False),
     # Random generator states in checkpoints: a resumed run draws the same

@@ -15,8 +15,8 @@ model = dict(
     _delete_=True,
     _scope_='mmrazor',
     type='SingleTeacherDistill',
-    architecture=dict(_scope_='mmpretrain', **_base_.model),
-    teacher=dict(_scope_='mmpretrain', **_base_.model),
+    architecture=_base_.model,
+    teacher=_base_.model,
     # MMRazor loads a checkpoint file; a work dir is resolved by feed_mm's
     # tools only for FEEDDistill teachers.
     teacher_ckpt=teacher_ckpt + '/epoch_10.pth',

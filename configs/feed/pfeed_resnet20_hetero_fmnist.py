@@ -14,8 +14,8 @@ model = dict(
                 backbone=dict(type='WideResNet', depth=16, widen_factor=2,
                               in_channels=1),
                 head=dict(_student.head, in_channels=128)),
-            ckpt='configs/zoo/teachers/fmnist_wrn16_2.pth'),
+            ckpt='{{ fileDirname }}/../zoo/teachers/fmnist_wrn16_2.pth'),
         resnet56=dict(
             model=dict(_student,
                        backbone=dict(_student.backbone, depth=56)),
-            ckpt='configs/zoo/teachers/fmnist_resnet56.pth')))
+            ckpt='{{ fileDirname }}/../zoo/teachers/fmnist_resnet56.pth')))

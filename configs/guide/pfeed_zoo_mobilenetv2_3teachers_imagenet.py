@@ -3,9 +3,10 @@
 # (mmpretrain.list_models()). A named teacher's `ckpt` defaults to its
 # released weights (downloaded once into the torch hub cache, checked
 # against the hash in the file name); an explicit ckpt overrides it. The
-# FEED maps are found by the dry run (the last spatial map before global
-# pooling: ResNet-50's and Swin-T's backbone output, ConvNeXt-T's last stage)
-# and the dry run's input shape comes from the training pipeline (224).
+# FEED maps are the recipe's 'auto', found by the dry run (the last spatial
+# map before global pooling: ResNet-50's and Swin-T's backbone output,
+# ConvNeXt-T's last stage), whose input shape comes from the training
+# pipeline (224).
 # Data: ImageNet's usual folders in data/imagenet (train/, val/).
 _base_ = [
     '../_base_/datasets/imagenet_bs256.py',
@@ -21,11 +22,7 @@ model = dict(
     teachers=dict(
         r50='resnet50_8xb32_in1k',
         swin='swin-tiny_16xb64_in1k',
-        convnext='convnext-tiny_32xb128_in1k'),
-    distiller=dict(
-        _base_.feed_distiller,
-        student_feature='auto',
-        teacher_feature='auto'))
+        convnext='convnext-tiny_32xb128_in1k'))
 default_scope = 'mmrazor'
 val_cfg = dict(type='FEEDValLoop')
 test_cfg = dict(type='FEEDTestLoop')

@@ -6,7 +6,8 @@ from collections import OrderedDict
 from typing import Any, Dict, Mapping
 
 import torch
-from mmengine.runner.checkpoint import CheckpointLoader
+
+from feed_mm.utils.checkpoint import load_checkpoint
 
 STUDENT_PREFIX = 'architecture.'
 # What the student's provenance keeps of the training checkpoint's meta:
@@ -53,7 +54,7 @@ def export_student(checkpoint: str, out_file: str) -> Dict[str, Any]:
         (``feed_config``) when the source recorded them, and MMEngine's
         dataset meta, version, epoch and iteration.
     """
-    source = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    source = load_checkpoint(checkpoint, map_location='cpu')
     try:
         state = student_state_dict(source.get('state_dict', source))
     except KeyError as err:

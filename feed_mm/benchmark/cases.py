@@ -3,6 +3,7 @@ student, a frozen teacher, FEED with N teachers and an option variant,
 MMRazor's Factor Transfer), the batch, and one step of each. A new row of
 the benchmark is a new case of :func:`build_case` or a new option of
 :data:`~feed_mm.benchmark.setting.OPTION_ARGS`."""
+import dataclasses
 from functools import partial
 from typing import Any, Callable, Dict, Tuple
 
@@ -18,7 +19,9 @@ import feed_mm  # noqa: F401 - torch shims and registries before any build
 from feed_mm.apis.analysis import recorded_feed_features
 from feed_mm.models.algorithms.teacher_forward import ModuleTap
 from feed_mm.models.algorithms.teacher_spec import build_model
-from feed_mm.models.distillers.validation import parse_feature
+from feed_mm.models.distillers.validation import (FeatureLocation,
+                                                  locate_feature_map,
+                                                  parse_feature)
 from .setting import Setting, parse_variant
 
 # SGD as in the paper's CIFAR schedule; a small lr keeps random-label
@@ -68,14 +71,26 @@ def build_feed(setting: Setting, n: int, variant: str = '') -> nn.Module:
     return algo.to(setting.device).train()
 
 
+def feed_location(setting: Setting, key: str,
+                  model: nn.Module) -> FeatureLocation:
+    """Where FEED reads ``model``'s map: the distiller's ``key``, or for
+    ``'auto'`` (the recipe's) the module the dry run finds."""
+    location = parse_feature(setting.distiller.get(key, 'auto'), key)
+    if location.source is not None:
+        return location
+    dummy = torch.zeros(2, *setting.input_shape)
+    return dataclasses.replace(location, source=locate_feature_map(
+        model, dummy, f'the benchmark\'s {key[:-8]}', key))
+
+
 def build_mmrazor_ft(setting: Setting, channels: Tuple[int, int]) -> nn.Module:
     """MMRazor's Factor Transfer student side: SingleTeacherDistill +
     ConfigurableDistiller + Translator + FTLoss on the same features and
     with FEED's beta; ``channels`` is ``(C_s, C_t)``."""
-    feature = parse_feature(setting.distiller['student_feature'],
-                            'student_feature')
-    teacher_feature = parse_feature(setting.distiller['teacher_feature'],
-                                    'teacher_feature')
+    feature = feed_location(setting, 'student_feature',
+                            build_model(setting.model, 'student'))
+    teacher_feature = feed_location(setting, 'teacher_feature',
+                                    build_model(setting.teacher, 'teacher'))
 
     def record(spec, from_student: bool, **extra) -> Dict:
         # FEED reads the last element of a tuple output by default.
@@ -180,7 +195,8 @@ def teacher_forwards(setting: Setting, teacher: nn.Module,
     head) and ``teacher_backbone`` (stopped after the module FEED reads, as
     FEED's early stop does)."""
     inputs = teacher.data_preprocessor(batch, False)['inputs']
-    tap = ModuleTap(teacher, [setting.teacher_source])
+    source = feed_location(setting, 'teacher_feature', teacher).source
+    tap = ModuleTap(teacher, [source])
 
     @torch.no_grad()
     def full() -> None:

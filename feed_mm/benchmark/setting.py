@@ -6,8 +6,6 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from feed_mm.models.distillers.validation import parse_feature
-
 RECIPE = 'configs/feed/_base_/feed_recipe.py'
 
 
@@ -181,12 +179,6 @@ class Setting:
     @property
     def num_classes(self) -> int:
         return self.model['head']['num_classes']
-
-    @property
-    def teacher_source(self) -> str:
-        """The module whose output FEED reads from every teacher."""
-        return parse_feature(self.distiller['teacher_feature'],
-                             'teacher_feature').source
 
 
 def read_model(path: str, flag: str) -> Dict:

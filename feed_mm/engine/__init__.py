@@ -1,9 +1,10 @@
-from .hooks import (DatasetCheckHook, FEEDSyncBuffersHook, LossStatsHook,
-                    NonFiniteLossHook, RNGStateHook, TeacherProvenanceHook)
+from .hooks import (AtomicCheckpointHook, DatasetCheckHook,
+                    FEEDSyncBuffersHook, LossStatsHook, NonFiniteLossHook,
+                    RNGStateHook, TeacherProvenanceHook)
 from .loops import FEEDTestLoop, FEEDValLoop
 
 __all__ = [
-    'DatasetCheckHook', 'FEEDSyncBuffersHook', 'LossStatsHook',
-    'NonFiniteLossHook', 'RNGStateHook', 'TeacherProvenanceHook',
-    'FEEDValLoop', 'FEEDTestLoop'
+    'AtomicCheckpointHook', 'DatasetCheckHook', 'FEEDSyncBuffersHook',
+    'LossStatsHook', 'NonFiniteLossHook', 'RNGStateHook',
+    'TeacherProvenanceHook', 'FEEDValLoop', 'FEEDTestLoop'
 ]

@@ -2,6 +2,7 @@ from typing import Dict, List, Union
 
 import torch
 from mmengine.evaluator import Evaluator
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import TestLoop, ValLoop, autocast
 # Private in mmengine, but the loops' own loss summary; feed_mm pins <0.11.
@@ -33,6 +34,13 @@ class _TeacherEvaluation:
         cacheable = getattr(model, 'teacher_norm_eval', True)
         metrics: Dict[str, float] = {}
         for name, teacher in teachers.items():
+            if getattr(teacher, 'with_head', True) is False:
+                if name not in self._cache:
+                    # A backbone teacher (DINOv2's) classifies nothing.
+                    print_log(f'Teacher {name!r} has no classification head: '
+                              'no accuracy to report', logger='current')
+                    self._cache[name] = {}
+                continue
             if not (cacheable and name in self._cache):
                 self._cache[name] = self._evaluate(
                     model, name, teacher, dataloader, evaluator, fp16)

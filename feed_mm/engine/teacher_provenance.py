@@ -12,11 +12,11 @@ from typing import Any, Dict, List, Mapping, Optional
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import find_latest_checkpoint
-from mmengine.runner.checkpoint import CheckpointLoader
 
 from feed_mm.models.algorithms.teacher_spec import parse_teachers
 from feed_mm.utils import FEEDConfigError
-from feed_mm.utils.checkpoint import file_sha256, http_cache_path
+from feed_mm.utils.checkpoint import (file_sha256, http_cache_path,
+                                      load_checkpoint)
 from feed_mm.utils.weights import resolve_checkpoint
 
 #: The checkpoint ``meta`` key of the teachers' fingerprints.
@@ -183,7 +183,7 @@ def check_resumed_teachers(cfg: Config) -> None:
         checkpoint = find_latest_checkpoint(cfg.work_dir)
     if checkpoint is None or not osp.isfile(checkpoint):
         return  # the runner reports a checkpoint it cannot find
-    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    loaded = load_checkpoint(checkpoint, map_location='cpu')
     recorded = (loaded.get('meta') or {}).get(META_KEY)
     if recorded is None:
         return

@@ -1,62 +1,36 @@
 """Where feed_mm's own configs are, and the ``feed_mm::`` config scope.
 
-An installed feed_mm carries its ``configs/`` and ``tools/`` in
-``feed_mm/.mim/`` (copied there by ``setup.py`` when a wheel is built), as
-MMPretrain ships its own; a checkout (editable install, ``PYTHONPATH``)
-uses the repository's ``configs/`` directly. :func:`install_feed_mm_scope`
-makes MMEngine read ``feed_mm::path`` in ``_base_``, ``cfg_path`` and
-``mmengine.hub.get_config``/``get_model`` from there, so that a user's
-project outside this repository inherits feed_mm's bases.
+feed_mm carries its ``configs/``, ``tools/`` and ``model-index.yml`` in
+``feed_mm/.mim/``, the place MMEngine looks for a package's configs (as
+MMPretrain ships its own): links to the repository's in a checkout, copies
+in a built package (``setup.py``). :func:`register_config_scope` adds
+``feed_mm`` to MMEngine's scopes, so that MMEngine itself reads
+``feed_mm::path`` in ``_base_``, ``cfg_path`` and ``mmengine.hub``.
 """
-import copy
 import os
 import os.path as osp
-from typing import Any, Optional, Tuple
 
 __all__ = [
-    'FEED_MM_SCOPE', 'config_root', 'resolve_config', 'install_feed_mm_scope'
+    'FEED_MM_SCOPE', 'config_root', 'resolve_config',
+    'register_config_scope', 'register_all_modules'
 ]
 
 FEED_MM_SCOPE = 'feed_mm'
-_PREFIX = FEED_MM_SCOPE + '::'
 _PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def config_root() -> str:
-    """The directory of feed_mm's configs.
-
-    Returns:
-        str: ``<package>/.mim/configs`` in an installed feed_mm, else the
-        ``configs/`` of the repository the package was imported from.
+    """The directory of feed_mm's configs, ``<package>/.mim/configs``.
 
     Raises:
-        FileNotFoundError: Neither exists (a feed_mm built without its
-            configs).
+        FileNotFoundError: feed_mm was installed without its configs.
     """
-    packaged = osp.join(_PACKAGE_DIR, '.mim', 'configs')
-    if osp.isdir(packaged):
-        return packaged
-    checkout = osp.dirname(_PACKAGE_DIR)
-    # setup.py marks a checkout: a bare site-packages/configs belongs to
-    # some other distribution.
-    if osp.isdir(osp.join(checkout, 'configs')) and osp.isfile(
-            osp.join(checkout, 'setup.py')):
-        return osp.join(checkout, 'configs')
-    raise FileNotFoundError(
-        f'feed_mm has no configs: neither {packaged} (an installed '
-        f'feed_mm) nor {osp.join(checkout, "configs")} (a checkout) exists; '
-        'reinstall feed_mm from its repository')
-
-
-def _packaged_config(cfg_path: str) -> str:
-    """The file of a ``feed_mm::relative/path.py`` config path."""
-    relative = cfg_path[len(_PREFIX):]
-    path = osp.join(config_root(), relative)
-    if not osp.isfile(path):
+    root = osp.join(_PACKAGE_DIR, '.mim', 'configs')
+    if not osp.isdir(root):
         raise FileNotFoundError(
-            f'config file not found: {cfg_path} (no {relative} in '
-            f"feed_mm's configs, {config_root()})")
-    return path
+            f'feed_mm has no configs in {root}: reinstall feed_mm from its '
+            'repository')
+    return root
 
 
 def resolve_config(path: str) -> str:
@@ -83,13 +57,18 @@ def resolve_config(path: str) -> str:
         return path
     if '::' in path:
         from mmengine.config import Config
-        # MMEngine's own lookup of `_base_` paths (feed_mm:: included once
-        # install_feed_mm_scope has run); it asserts on unknown scopes.
+        # MMEngine's own lookup of `_base_` paths; it asserts on unknown
+        # scopes.
         try:
-            return Config._get_cfg_path(path, '')[0]
-        except (AssertionError, ValueError, ImportError) as err:
+            found = Config._get_cfg_path(path, '')[0]
+        except (AssertionError, ValueError, ImportError,
+                FileNotFoundError) as err:
             raise FileNotFoundError(
                 f'config file not found: {path} ({err})') from err
+        if not osp.isfile(found):
+            raise FileNotFoundError(
+                f'config file not found: {path} (no {found})')
+        return found
     looked = [osp.abspath(path)]
     if not osp.isabs(path):
         parts = osp.normpath(path).split(os.sep)
@@ -107,106 +86,28 @@ def resolve_config(path: str) -> str:
                             f'{" and ".join(looked)})')
 
 
-def legacy_scope(cfg_path: str) -> str:
-    """``mmcls::path`` (MMClassification 1.x, MMRazor's shipped configs) as
-    ``mmpretrain::path`` where mmcls is not installed: MMPretrain is its
-    successor and keeps its config paths."""
-    import importlib.util
-    if cfg_path.startswith('mmcls::') and \
-            importlib.util.find_spec('mmcls') is None:
-        return 'mmpretrain::' + cfg_path[len('mmcls::'):]
-    return cfg_path
-
-
-def _get_cfg_path(cfg_path: str, filename: str) -> Tuple[str, Optional[str]]:
-    """``Config._get_cfg_path`` that also reads ``feed_mm::`` paths.
-
-    A ``feed_mm::`` base comes back with no scope: feed_mm's configs name
-    their registry scopes themselves (``default_scope``, ``mmpretrain.``
-    prefixes), exactly as when they are inherited by relative path inside
-    the repository. ``feed_mm`` is a place to find files, not a registry
-    scope (there is no ``feed_mm`` registry: its modules live in MMRazor's
-    and MMPretrain's).
-    """
-    if cfg_path.startswith(_PREFIX):
-        return _packaged_config(cfg_path), None
-    return _original_get_cfg_path(legacy_scope(cfg_path), filename)
-
-
-def _get_config(cfg_path: str, pretrained: bool = False):
-    """``mmengine.hub.get_config`` that also reads ``feed_mm::`` paths."""
-    if not cfg_path.startswith(_PREFIX):
-        return _original_get_config(legacy_scope(cfg_path), pretrained)
-    if pretrained:
-        raise ValueError(
-            f'{cfg_path}: feed_mm publishes no pretrained weights; train '
-            'the config and give its checkpoint (ckpt=...) instead')
-    from mmengine.config import Config
-    return Config.fromfile(_packaged_config(cfg_path))
-
-
-def _get_model(cfg_path: str, pretrained: bool = False, **kwargs: Any):
-    """``mmengine.hub.get_model`` that also builds ``feed_mm::`` configs,
-    in the config's own ``default_scope`` (MMEngine's would switch to a
-    ``feed_mm`` registry scope, which does not exist)."""
-    if not cfg_path.startswith(_PREFIX):
-        return _original_get_model(legacy_scope(cfg_path), pretrained,
-                                   **kwargs)
-    from mmengine.registry import MODELS, DefaultScope
-    cfg = _get_config(cfg_path, pretrained)
-    model_cfg = copy.deepcopy(cfg.model)
-    if 'data_preprocessor' in cfg:
-        model_cfg.data_preprocessor = cfg.data_preprocessor
-    with DefaultScope.overwrite_default_scope(
-            cfg.get('default_scope', 'mmpretrain')):
-        return MODELS.build(model_cfg, default_args=kwargs)
-
-
-def _refuse_install(package: str) -> None:
-    """mmengine's ``install_package``, which runs ``pip install``, made an
-    error: a config lookup installs nothing."""
-    from mmengine.utils import is_installed
-    if not is_installed(package):
-        raise ImportError(
-            f'the config names the package {package!r}, which is not '
-            f'installed; feed_mm installs nothing: pip install {package} '
-            "yourself (MMClassification's mmcls:: configs are read from "
-            'mmpretrain:: when mmcls is missing)')
-
-
-_original_get_cfg_path = None
-_original_get_config = None
-_original_get_model = None
-
-
-def install_feed_mm_scope() -> None:
-    """Make MMEngine accept ``feed_mm::`` config paths; idempotent.
-
-    Registers the scope in ``MODULE2PACKAGE`` (MMEngine refuses unlisted
-    scopes) and routes ``feed_mm::`` paths of ``Config`` and
-    ``mmengine.hub`` to :func:`config_root`; every other path goes to
-    MMEngine's own functions.
-    """
-    global _original_get_cfg_path, _original_get_config, _original_get_model
-    import mmengine.hub
-    import mmengine.hub.hub as hub_module
-    from mmengine.config import Config
+def register_config_scope() -> None:
+    """Make ``feed_mm::path`` a config path MMEngine resolves, as it does
+    ``mmpretrain::path``: MMEngine accepts the scopes of its table
+    ``MODULE2PACKAGE`` and finds their files under the package's ``.mim/``
+    (links to the repository's ``configs/`` and ``tools/`` in a checkout,
+    copies in a built package). The table maps ``feed_mm`` to the module
+    name, which MMEngine locates by import whatever the install mode
+    (setup.py). Idempotent."""
     from mmengine.config.utils import MODULE2PACKAGE
+    MODULE2PACKAGE.setdefault(FEED_MM_SCOPE, FEED_MM_SCOPE)
 
-    MODULE2PACKAGE.setdefault(FEED_MM_SCOPE, 'feed_mm')
-    # mmengine's config lookups pip-install a missing package: never.
-    import mmengine.utils
-    import mmengine.utils.package_utils
-    for module in (mmengine.utils, mmengine.utils.package_utils, hub_module):
-        module.install_package = _refuse_install
-    if _original_get_cfg_path is None:
-        _original_get_cfg_path = Config._get_cfg_path
-        Config._get_cfg_path = staticmethod(_get_cfg_path)
-    if _original_get_config is None:
-        _original_get_config = hub_module.get_config
-        _original_get_model = hub_module.get_model
-        # mmrazor imports get_model from the package when it builds a
-        # `cfg_path` model; hub.get_model calls the module's get_config.
-        for module in (mmengine.hub, hub_module):
-            module.get_config = _get_config
-            module.get_model = _get_model
+
+def register_all_modules(init_default_scope: bool = True) -> None:
+    """Register feed_mm's modules (and MMRazor's and MMPretrain's) in the
+    registries: what MMEngine calls when it builds a ``feed_mm::`` config
+    with ``mmengine.hub.get_model``, as for every OpenMMLab package.
+
+    Args:
+        init_default_scope (bool): Make ``feed_mm`` the default scope when
+            none is set. Defaults to True.
+    """
+    import feed_mm  # noqa: F401 - registers on import
+    from mmengine.registry import DefaultScope
+    if init_default_scope and DefaultScope.get_current_instance() is None:
+        DefaultScope.get_instance(FEED_MM_SCOPE, scope_name=FEED_MM_SCOPE)

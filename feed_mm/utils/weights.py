@@ -10,9 +10,7 @@ from collections import OrderedDict
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import torch.nn as nn
-from mmengine.runner.checkpoint import CheckpointLoader
-
-from .checkpoint import DownloadError
+from .checkpoint import DownloadError, load_checkpoint
 from .errors import FEEDConfigError
 
 
@@ -45,6 +43,7 @@ def zoo_model(spec: Any, key: str
     from mmengine.hub import get_config
     from mmpretrain.apis.model import ModelHub
     if '::' in name:
+        _check_installed(name, key)
         try:
             cfg = get_config(name, pretrained=True)
         except (AssertionError, ValueError):  # no released weights
@@ -72,17 +71,31 @@ def zoo_model(spec: Any, key: str
     return model, url, pretrained
 
 
+def _check_installed(cfg_path: str, key: str) -> None:
+    """The package of a ``package::path`` is installed: MMEngine's
+    ``get_config`` would otherwise ``pip install`` it."""
+    from mmengine.config.utils import MODULE2PACKAGE
+    from mmengine.utils import is_installed
+    scope = cfg_path.partition('::')[0]
+    package = MODULE2PACKAGE.get(scope, scope)
+    if not is_installed(package):
+        raise FEEDConfigError(
+            key, f'{cfg_path!r} names the package {package!r}, which is not '
+            'installed; feed_mm installs nothing (the mmcls:: configs of '
+            "MMRazor's are mmpretrain:: ones since MMPretrain replaced "
+            'MMClassification)')
+
+
 def load_weights(model: nn.Module, ckpt: str, key: str, owner: str) -> None:
     """Load ``model``'s weights strictly from a checkpoint file, work dir or
-    URL, through MMEngine's checkpoint loader (and so feed_mm's safe
+    URL, through feed_mm's checkpoint loader (verified downloads, safe
     unpickling); a mismatch names ``key`` (the config key of ``ckpt``),
     ``owner`` and the first differing keys and shapes."""
     if not isinstance(ckpt, str):
         raise FEEDConfigError(key, f'must be a path string, got {ckpt!r}')
     ckpt = resolve_checkpoint(ckpt, key, owner)
     try:
-        checkpoint = CheckpointLoader.load_checkpoint(ckpt,
-                                                      map_location='cpu')
+        checkpoint = load_checkpoint(ckpt, map_location='cpu')
     except DownloadError as err:
         raise FEEDConfigError(key, f'weights of {owner}: {err}') from err
     state = extract_model_state(checkpoint, model)

@@ -97,8 +97,9 @@ def plan_runs(protocol: Protocol, work_dir: str,
     """
     names = [s.name for s in protocol.settings]
     wanted = set(only or names)
-    for name in wanted - set(names):
-        raise FEEDConfigError('--only', f'{name!r} is not a setting of '
+    unknown = sorted(wanted - set(names))
+    if unknown:
+        raise FEEDConfigError('--only', f'{unknown[0]!r} is not a setting of '
                               f'{protocol.name} ({", ".join(names)})')
     # A setting's teacher runs come along with it.
     for setting in reversed(protocol.settings):

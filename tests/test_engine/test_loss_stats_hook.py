@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 from feed_mm.apis import load_config
 from feed_mm.engine import LossStatsHook
 from feed_mm.engine.hooks.loss_stats_hook import CHECKPOINT_KEY
-from tests.helpers import REPO, TINY, parse_cfg_options
+from tests.helpers import REPO, TINY, default_scope_kept, parse_cfg_options
 from tests.test_models.feed_fixtures import batch, build_feed, classifier
 
 
@@ -60,8 +60,9 @@ def test_epoch_means_of_a_runner_and_its_checkpoints(tmp_path):
                                'digits.py'), work_dir,
                       parse_cfg_options(options), 'none')
     cfg.custom_hooks.append(dict(type='LossStatsHook'))
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    with default_scope_kept():
+        runner = Runner.from_cfg(cfg)
+        runner.train()
     [hook] = [h for h in runner.hooks if isinstance(h, LossStatsHook)]
     [scalars] = [osp.join(work_dir, runner.timestamp, 'vis_data',
                           'scalars.json')]

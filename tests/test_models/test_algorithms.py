@@ -231,6 +231,24 @@ def test_load_state_dict_strict_without_teacher_keys(algo):
     zero.load_state_dict(state, strict=True)
 
 
+def test_translators_of_unknown_teachers_fail_strict_loading(algo):
+    """A checkpoint from another teacher set (translators of t0 and t1)
+    does not load strictly into a model whose teachers are t0 and t2."""
+    other = build_feed(teachers=dict(
+        t0=dict(model=classifier(16), ckpt=None),
+        t2=dict(model=classifier(4), ckpt=None)))
+    with pytest.raises(RuntimeError) as info:
+        other.load_state_dict(algo.state_dict(), strict=True)
+    assert 'Unexpected key(s)' in str(info.value)
+    assert 'distiller.translators.t1.' in str(info.value)
+    result = other.load_state_dict(algo.state_dict(), strict=False)
+    assert all(key.startswith('distiller.translators.t1.')
+               for key in result.unexpected_keys)
+    assert all(key.startswith('distiller.translators.t2.')
+               for key in result.missing_keys)
+    assert result.unexpected_keys and result.missing_keys
+
+
 # ----------------------------------------------------------------------
 # Teacher early stop.
 def test_teacher_forward_stops_after_its_feed_map():

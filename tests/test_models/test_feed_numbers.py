@@ -10,7 +10,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from feed_mm.apis import load_config
-from tests.helpers import REPO, TINY, parse_cfg_options
+from tests.helpers import REPO, TINY, default_scope_kept, parse_cfg_options
 
 CONFIG = 'configs/feed/pfeed_kd_resnet20_2xresnet20_digits.py'
 PINNED = [
@@ -69,10 +69,11 @@ def first_iterations_losses(work_dir):
                               'train_dataloader.dataset.indices=256']),
                           'none')
         cfg.randomness = dict(seed=1000)
-        runner = Runner.from_cfg(cfg)
         losses = _Losses()
-        runner.register_hook(losses)
-        runner.train()
+        with default_scope_kept():
+            runner = Runner.from_cfg(cfg)
+            runner.register_hook(losses)
+            runner.train()
     finally:
         torch.set_num_threads(threads)
     return losses.iterations

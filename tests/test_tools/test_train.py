@@ -131,49 +131,118 @@ def test_compiled_feed_trains_and_resumes(digits_teachers, tmp_path):
     assert osp.isfile(osp.join(work_dir, 'epoch_3.pth'))
 
 
-def test_zoo_teachers_of_three_families_train_at_224(tmp_path):
-    """The guide's config: a MobileNetV2 student and ResNet-50, Swin-T and
-    ConvNeXt-T teachers by their MMPretrain names, no feature location and
-    no input shape written; two iterations on a tiny ImageNet-style folder
-    of JPEGs (random teacher weights)."""
+def tiny_imagenet(root) -> dict:
+    """Four random JPEGs in ImageNet's folder layout, two classes: the data
+    set options of the guide's zoo configs."""
     import cv2
     import numpy as np
-    from mmengine.runner import Runner
-
-    from feed_mm.apis import load_config
     for i, wnid in enumerate(('n01440764', 'n01443537')):
-        folder = tmp_path / 'imagenet' / 'train' / wnid
+        folder = root / 'imagenet' / 'train' / wnid
         folder.mkdir(parents=True)
         for j in range(2):
             image = np.random.default_rng(2 * i + j).integers(
                 0, 255, (80, 96, 3), dtype=np.uint8)
             cv2.imwrite(str(folder / f'{j}.JPEG'), image)
-    dataset = dict(data_root=str(tmp_path / 'imagenet'),
-                   metainfo=dict(classes=('tench', 'goldfish')))
-    cfg = load_config(
-        'configs/guide/pfeed_zoo_mobilenetv2_3teachers_imagenet.py',
-        str(tmp_path / 'work'), {
-            'train_dataloader.dataset': dataset,
-            'train_dataloader.batch_size': 2,
-            'train_dataloader.num_workers': 0, 'train_cfg.max_epochs': 1,
-            'model.allow_random_teachers': True,
-            'default_hooks.logger.interval': 1}, 'none')
+    return dict(data_root=str(root / 'imagenet'), data_prefix='train',
+                metainfo=dict(classes=('tench', 'goldfish')))
+
+
+def train_zoo_config(config, tmp_path, teacher_files=None, validate=False):
+    """Two iterations of a guide's zoo config at 224 on the tiny folder, its
+    teachers' weights random (or from ``teacher_files``, standing in for the
+    released files); returns the runner."""
+    from mmengine.runner import Runner
+
+    from feed_mm.apis import load_config
+    dataset = tiny_imagenet(tmp_path)
+    loader = {f'{split}_dataloader.{key}': value
+              for split in ('train', 'val')
+              for key, value in (('dataset', dataset), ('batch_size', 2),
+                                 ('num_workers', 0))}
+    cfg = load_config(config, str(tmp_path / 'work'), {
+        **loader, 'train_cfg.max_epochs': 1,
+        'model.allow_random_teachers': True,
+        'default_hooks.logger.interval': 1}, 'none')
     assert tuple(cfg.model.input_shape) == (3, 224, 224)
-    cfg.model.teachers = {name: dict(model=model, ckpt=None)
-                          for name, model in cfg.model.teachers.items()}
-    for key in ('val_cfg', 'val_dataloader', 'val_evaluator'):
-        cfg[key] = None
+    teacher_files = teacher_files or {}
+    cfg.model.teachers = {
+        name: dict(model=model, ckpt=teacher_files.get(name))
+        for name, model in cfg.model.teachers.items()}
+    if not validate:
+        for key in ('val_cfg', 'val_dataloader', 'val_evaluator'):
+            cfg[key] = None
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert runner.iter == 2
+    return runner
+
+
+def feed_terms(runner, teachers) -> dict:
+    import numpy as np
     terms = {name: runner.message_hub.get_scalar(
-        f'train/distill.loss_feed_{name}').current()
-        for name in ('r50', 'swin', 'convnext')}
+        f'train/distill.loss_feed_{name}').current() for name in teachers}
     assert all(np.isfinite(v) and v > 0 for v in terms.values()), terms
+    return terms
+
+
+def logged_maps(runner) -> list:
+    with open(runner.logger._log_file) as f:
+        return [line.split('INFO - ')[1].strip() for line in f
+                if 'FEED map of' in line]
+
+
+def test_zoo_teachers_of_three_families_train_at_224(tmp_path):
+    """The guide's config: a MobileNetV2 student and ResNet-50, Swin-T and
+    ConvNeXt-T teachers by their MMPretrain names, inheriting the recipe,
+    no feature location and no input shape written."""
+    runner = train_zoo_config(
+        'configs/guide/pfeed_zoo_mobilenetv2_3teachers_imagenet.py',
+        tmp_path)
+    feed_terms(runner, ('r50', 'swin', 'convnext'))
     sources = {name: location.source for name, location in
                runner.model.distiller.teacher_locations.items()}
     assert sources == dict(r50='backbone', swin='backbone',
                            convnext='backbone.stages.3')
+
+
+def test_vision_transformer_teachers_by_name_train_a_resnet(tmp_path):
+    """DeiT-S and DINOv2 ViT-S teachers by name (their weights from files,
+    as the released ones would be) train a ResNet-18: their maps are their
+    tokens on the 224 px patch grid, logged; validation reports the DeiT
+    teacher's accuracy and says why DINOv2 (no head) has none."""
+    import mmpretrain
+    teacher_files = {}
+    for name, model in (('deit', 'deit-small_4xb256_in1k'),
+                        ('dinov2', 'vit-small-p14_dinov2-pre_3rdparty')):
+        path = tmp_path / f'{name}.pth'
+        torch.save(dict(state_dict=mmpretrain.get_model(model).state_dict()),
+                   path)
+        teacher_files[name] = str(path)
+    runner = train_zoo_config(
+        'configs/guide/pfeed_zoo_resnet18_deit_dinov2_imagenet.py', tmp_path,
+        teacher_files, validate=True)
+    feed_terms(runner, ('deit', 'dinov2'))
+    assert logged_maps(runner) == [
+        "FEED map of the student: 'backbone', shape (2, 512, 7, 7)",
+        "FEED map of teacher 'deit': 'backbone.ln1', shape (2, 384, 14, 14)",
+        "FEED map of teacher 'dinov2': 'backbone.ln1', shape "
+        '(2, 384, 16, 16)']
+    metrics = runner.val_loop.run()
+    assert 'teacher.deit.accuracy/top1' in metrics
+    assert not any(key.startswith('teacher.dinov2') for key in metrics)
+    with open(runner.logger._log_file) as f:
+        assert f.read().count("Teacher 'dinov2' has no classification head")\
+            == 1
+
+
+def test_vision_transformer_student_from_a_resnet_teacher(tmp_path):
+    """The roles turned: a DeiT-T student by name learns from a ResNet-50
+    teacher; its map is its 14x14 tokens, the teacher's 7x7 map resized."""
+    runner = train_zoo_config(
+        'configs/guide/ft_zoo_deit_tiny_resnet50_imagenet.py', tmp_path)
+    feed_terms(runner, ('r50', ))
+    assert logged_maps(runner)[0] == (
+        "FEED map of the student: 'backbone.ln1', shape (2, 192, 14, 14)")
 
 
 def test_pruned_student_trains_and_exports_into_its_pruned_model(

@@ -7,13 +7,18 @@ import os.path as osp
 import stat
 
 import pytest
-from mmengine.fileio import get_file_backend, put, put_text
-from mmengine.hooks import checkpoint_hook
+from mmengine.fileio import (FileClient, HardDiskBackend, LocalBackend,
+                             get_file_backend, put, put_text)
+from mmengine.hooks import CheckpointHook, checkpoint_hook
+from mmengine.registry import HOOKS
 
 from feed_mm.apis import run_cli
-from feed_mm.utils import AtomicWriteError, atomic_open, safe_load
+from feed_mm.utils import (ATOMIC_LOCAL_BACKEND, AtomicWriteError,
+                           atomic_open, safe_load)
 from feed_mm.utils.atomic_io import AtomicLocalBackend, part_path
 from tests.helpers import train_in_process
+
+ATOMIC = dict(backend=ATOMIC_LOCAL_BACKEND)
 
 
 def test_part_file_sits_beside_the_target(tmp_path):
@@ -61,9 +66,8 @@ def test_only_whole_file_modes(tmp_path):
             pass
 
 
-def test_mmengine_local_writes_go_through_it(tmp_path, monkeypatch):
-    # Importing feed_mm installed the backend.
-    assert isinstance(get_file_backend(str(tmp_path)), AtomicLocalBackend)
+def _record_renames(monkeypatch) -> list:
+    """The (source, target) names of every ``os.replace`` from now on."""
     replaced = []
     real_replace = os.replace
 
@@ -72,17 +76,47 @@ def test_mmengine_local_writes_go_through_it(tmp_path, monkeypatch):
         real_replace(src, dst)
 
     monkeypatch.setattr(os, 'replace', replace)
-    put(b'weights', str(tmp_path / 'sub' / 'epoch_3.pth'))
-    put_text('hello', str(tmp_path / 'note.txt'))
+    return replaced
+
+
+def test_the_atomic_backend_writes_through_it(tmp_path, monkeypatch):
+    assert isinstance(get_file_backend(backend_args=ATOMIC),
+                      AtomicLocalBackend)
+    replaced = _record_renames(monkeypatch)
+    put(b'weights', str(tmp_path / 'sub' / 'epoch_3.pth'),
+        backend_args=ATOMIC)
+    put_text('hello', str(tmp_path / 'note.txt'), backend_args=ATOMIC)
     assert (tmp_path / 'sub' / 'epoch_3.pth').read_bytes() == b'weights'
     assert (tmp_path / 'note.txt').read_text() == 'hello'
-    # CheckpointHook writes its pointer with a plain open() in its module.
-    with checkpoint_hook.open(str(tmp_path / 'last_checkpoint'), 'w') as f:
-        f.write('epoch_3.pth')
-    assert (tmp_path / 'last_checkpoint').read_text() == 'epoch_3.pth'
     assert replaced == [('.epoch_3.pth.part', 'epoch_3.pth'),
-                        ('.note.txt.part', 'note.txt'),
-                        ('.last_checkpoint.part', 'last_checkpoint')]
+                        ('.note.txt.part', 'note.txt')]
+
+
+def test_training_writes_checkpoint_and_pointer_through_it(
+        tmp_path, monkeypatch):
+    """The configs' checkpoint hook saves through atomic_open."""
+    replaced = _record_renames(monkeypatch)
+    work_dir = str(tmp_path / 'run')
+    train_in_process('configs/teachers/digits_resnet20_s0.py', work_dir)
+    parts = [names for names in replaced if names[0].endswith('.part')]
+    assert parts == [('.epoch_1.pth.part', 'epoch_1.pth'),
+                     ('.last_checkpoint.part', 'last_checkpoint')]
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        assert f.read() == osp.join(work_dir, 'epoch_1.pth')
+
+
+def test_importing_feed_mm_leaves_mmengine_as_it_is(tmp_path):
+    import feed_mm  # noqa: F401
+    assert type(get_file_backend(str(tmp_path))) is LocalBackend
+    assert type(get_file_backend(backend_args=dict(
+        backend='local'))) is LocalBackend
+    assert type(FileClient.infer_client(uri=str(tmp_path)).client) is \
+        HardDiskBackend
+    assert HOOKS.module_dict['CheckpointHook'] is CheckpointHook
+    save = CheckpointHook._save_checkpoint_with_step
+    assert save.__module__ == checkpoint_hook.__name__
+    assert not hasattr(save, '__wrapped__')
+    assert 'open' not in vars(checkpoint_hook)
 
 
 class _FullDisk:
@@ -125,7 +159,7 @@ def test_a_write_error_names_the_file_and_keeps_it(tmp_path, monkeypatch):
     path.write_bytes(b'previous')
     _disk_full_for(monkeypatch, 'epoch_2.pth')
     with pytest.raises(AtomicWriteError) as info:
-        put(b'new weights', str(path))
+        put(b'new weights', str(path), backend_args=ATOMIC)
     assert info.value.errno == errno.ENOSPC
     assert str(path) in str(info.value)
     assert os.strerror(errno.ENOSPC) in str(info.value)

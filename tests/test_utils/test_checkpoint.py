@@ -1,14 +1,22 @@
 """Safe checkpoint loading: checkpoints MMEngine's runner writes load and
-resume under ``weights_only``, code-running pickles are refused, trusted
-files opt out, broken files are named."""
+resume under torch's default ``weights_only`` with feed_mm's entries in
+torch's allow-list (MMEngine's loader untouched), code-running pickles are
+refused, trusted files opt out of feed_mm's loaders, broken files are named,
+downloads are verified and never half-written."""
 import collections
+import contextlib
+import http.client
+import io
 import logging
 import os
 import pickle
 import random
 import re
 import shutil
+import socket
 import types
+import urllib.request
+import zipfile
 
 import numpy as np
 import pytest
@@ -18,14 +26,15 @@ from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 from mmengine.model import BaseModel
 from mmengine.runner import Runner, load_checkpoint
+from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch.utils.data import Dataset
 
 from feed_mm.utils import checkpoint as ckpt
 from feed_mm.utils.checkpoint import (MMENGINE_SAFE_GLOBALS, TRUSTED_ENV,
-                                      CorruptCheckpointError,
+                                      CorruptCheckpointError, DownloadError,
                                       UnsafeCheckpointError,
-                                      install_safe_checkpoint_loader,
+                                      allow_mmengine_checkpoints,
                                       safe_load, trust_checkpoint)
 
 FORCE_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
@@ -99,11 +108,6 @@ def _runner(work_dir, name, max_epochs=1, **kwargs):
         **kwargs)
 
 
-@pytest.fixture(scope='module', autouse=True)
-def _safe_loader():
-    install_safe_checkpoint_loader()
-
-
 @pytest.fixture(scope='module')
 def runner_checkpoint(tmp_path_factory):
     """A checkpoint of one epoch, written by MMEngine's runner."""
@@ -159,22 +163,52 @@ def _code_running_payload(kind, marker):
     return _RunsCode(exec, f'open({str(marker)!r}, "w")'), 'builtins.exec'
 
 
+@contextlib.contextmanager
+def _allow_list_cleared():
+    """torch's allow-list without any added entry, restored afterwards."""
+    saved = torch.serialization.get_safe_globals()
+    torch.serialization.clear_safe_globals()
+    try:
+        yield
+    finally:
+        torch.serialization.add_safe_globals(saved)
+
+
 def test_allow_list_is_explicit(runner_checkpoint):
     entries = [e[0] if isinstance(e, tuple) else e
                for e in MMENGINE_SAFE_GLOBALS]
     assert not any(isinstance(e, types.ModuleType) for e in entries)
-    assert getattr not in entries
-    # Everything a runner checkpoint needs is covered.
-    with torch.serialization.safe_globals(MMENGINE_SAFE_GLOBALS):
-        assert torch.serialization.get_unsafe_globals_in_checkpoint(
-            runner_checkpoint) == []
+    # Both names are bound to restricted stand-ins, never the real ones.
+    assert getattr not in entries and HistoryBuffer not in entries
+    # Everything a runner checkpoint needs is in torch's allow-list, as
+    # `import feed_mm` left it.
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(
+        runner_checkpoint) == []
+
+
+def test_import_leaves_mmengine_checkpoint_loader_alone():
+    loaders = CheckpointLoader._schemes
+    assert {loader.__module__ for loader in loaders.values()} == {
+        'mmengine.runner.checkpoint'}
+    assert loaders[''] is mmengine_checkpoint.load_from_local
+    for prefix in ('http://', 'https://'):
+        assert loaders[prefix] is mmengine_checkpoint.load_from_http
+
+
+def test_allowing_twice_leaves_torch_allow_list_the_same():
+    before = set(torch.serialization.get_safe_globals())
+    assert set(MMENGINE_SAFE_GLOBALS) <= before  # added by `import feed_mm`
+    allow_mmengine_checkpoints()
+    allow_mmengine_checkpoints()
+    assert set(torch.serialization.get_safe_globals()) == before
+    assert FORCE_ENV not in os.environ
 
 
 def test_runner_checkpoint_loads_into_fresh_model(runner_checkpoint, saved):
     assert FORCE_ENV not in os.environ
-    # torch's default (weights_only=True, no allow-list) refuses the file:
-    # loading it below really needs the safe loader.
-    with pytest.raises(pickle.UnpicklingError):
+    # torch's default (weights_only=True) refuses the file without feed_mm's
+    # entries: loading it below really needs them.
+    with _allow_list_cleared(), pytest.raises(pickle.UnpicklingError):
         torch.load(runner_checkpoint)
 
     model = _ToyModel()
@@ -185,7 +219,7 @@ def test_runner_checkpoint_loads_into_fresh_model(runner_checkpoint, saved):
     assert checkpoint['meta']['dataset_meta'] == _ToyDataset.metainfo
     hub = checkpoint['message_hub']
     loss = hub['log_scalars']['train/loss']
-    assert isinstance(loss, HistoryBuffer)
+    assert type(loss) is HistoryBuffer  # MMEngine's class, not a stand-in
     assert loss.mean() == pytest.approx(
         saved['message_hub']['log_scalars']['train/loss'].mean())
     assert isinstance(hub['runtime_info']['best_score'], np.float32)
@@ -210,6 +244,10 @@ def test_runner_resumes_from_checkpoint(runner_checkpoint, saved, tmp_path):
     assert (runner.epoch, runner.iter) == (2, 2 * ITERS_PER_EPOCH)
     resumed = torch.load(tmp_path / 'epoch_2.pth', weights_only=False)
     assert resumed['meta']['epoch'] == 2
+    # Unpickled without the allow-list, a buffer saved as feed_mm's
+    # stand-in would come back as that class.
+    for buffer in resumed['message_hub']['log_scalars'].values():
+        assert type(buffer) is HistoryBuffer
     assert not (tmp_path / 'epoch_1.pth').exists()
 
 
@@ -222,46 +260,92 @@ def test_runner_load_from_loads_weights_only(runner_checkpoint, saved,
     assert (runner.epoch, runner.iter) == (0, 0)
 
 
-@pytest.mark.parametrize('kind', ['os.system', 'exec'])
-def test_code_running_pickle_is_refused(kind, tmp_path):
+def _save_code_running_checkpoint(kind, tmp_path):
     marker = tmp_path / 'MARKER'
     payload, offending = _code_running_payload(kind, marker)
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'meta': payload}, path)
+    return str(path), marker, offending
+
+
+@pytest.mark.parametrize('kind', ['os.system', 'exec'])
+def test_code_running_pickle_is_refused_by_feed_mm_loaders(kind, tmp_path):
+    path, marker, offending = _save_code_running_checkpoint(kind, tmp_path)
+    for load in (safe_load, ckpt.load_checkpoint):
+        with pytest.raises(UnsafeCheckpointError) as info:
+            load(path)
+        message = str(info.value)
+        assert path in message and offending in message, load
+        assert TRUSTED_ENV in message and 'trust_checkpoint' in message
+        assert not marker.exists(), load
+
+
+@pytest.mark.parametrize('kind', ['os.system', 'exec'])
+def test_code_running_pickle_is_refused_by_mmengine_loaders(kind, tmp_path):
+    path, marker, _ = _save_code_running_checkpoint(kind, tmp_path)
     loads = {
-        'safe_load': safe_load,
         'CheckpointLoader': CheckpointLoader.load_checkpoint,
         'load_checkpoint': lambda f: load_checkpoint(nn.Linear(1, 1), f),
+        'resume': lambda f: _runner(
+            tmp_path / 'run', f'feed_ckpt_evil_{kind}', load_from=f,
+            resume=True).load_or_resume(),
     }
     for how, load in loads.items():
-        with pytest.raises(UnsafeCheckpointError) as info:
-            load(str(path))
-        message = str(info.value)
-        assert str(path) in message, how
-        assert offending in message, how
-        assert TRUSTED_ENV in message and 'trust_checkpoint' in message
+        # torch's own refusal: MMEngine's loader is not feed_mm's.
+        with pytest.raises(pickle.UnpicklingError):
+            load(path)
         assert not marker.exists(), how
 
 
 def test_getattr_reaches_only_history_buffer_statistics(tmp_path):
     path = tmp_path / 'getattr.pth'
     torch.save({'init': _ReachesAttribute(HistoryBuffer, '__init__')}, path)
-    with pytest.raises(UnsafeCheckpointError) as info:
-        safe_load(str(path))
-    assert "builtins.getattr(HistoryBuffer, '__init__')" in str(info.value)
+    for load in (safe_load, CheckpointLoader.load_checkpoint):
+        with pytest.raises(UnsafeCheckpointError) as info:
+            load(str(path))
+        assert "builtins.getattr(HistoryBuffer, '__init__')" in str(
+            info.value)
 
 
-def test_history_buffer_statistics_cannot_be_replaced(tmp_path):
-    crafted = HistoryBuffer([1.0, 3.0], [1, 1])
-    # __getstate__ pickles the table an instance sees; __setstate__ writes it
-    # into the class-level table every logger uses.
-    crafted._statistics_methods = {'mean': HistoryBuffer.max}
-    path = tmp_path / 'statistics.pth'
-    torch.save({'buffer': crafted}, path)
-    with pytest.raises(UnsafeCheckpointError, match='mean'):
+def _save_replaced_statistics(path, table):
+    """A buffer whose pickle replaces ``mean`` by ``max``: in the table
+    HistoryBuffer's __setstate__ writes into the class-level one every
+    logger uses, or in an instance-level table shadowing it."""
+    buffer = HistoryBuffer([1.0, 3.0], [1, 1])
+    if table == 'instance':
+        state = dict(buffer.__dict__,
+                     _statistics_methods={'mean': HistoryBuffer.max})
+        buffer.__getstate__ = lambda: state
+        torch.save({'buffer': buffer}, path)
+        return
+    methods = HistoryBuffer._statistics_methods
+    methods['mean'] = HistoryBuffer.max
+    try:
+        torch.save({'buffer': buffer}, path)
+    finally:
+        methods['mean'] = HistoryBuffer.mean
+
+
+@pytest.mark.parametrize('table', ['class', 'instance'])
+def test_history_buffer_statistics_cannot_be_replaced(table, tmp_path):
+    path = str(tmp_path / 'statistics.pth')
+    _save_replaced_statistics(path, table)
+    # MMEngine's loader has no hook after a load: the check must happen
+    # while unpickling.
+    for load in (safe_load, CheckpointLoader.load_checkpoint):
+        with pytest.raises(UnsafeCheckpointError, match='mean'):
+            load(path)
+        assert HistoryBuffer._statistics_methods['mean'] is \
+            HistoryBuffer.mean
+        assert HistoryBuffer([1.0, 3.0], [1, 1]).statistics('mean') == 2.0
+
+
+def test_other_numpy_dtypes_are_refused_by_name(tmp_path):
+    path = tmp_path / 'float16.pth'
+    torch.save({'best_score': np.float16(0.5)}, path)
+    with pytest.raises(UnsafeCheckpointError, match='float16') as info:
         safe_load(str(path))
-    assert HistoryBuffer._statistics_methods['mean'] is HistoryBuffer.mean
-    assert HistoryBuffer([1.0, 3.0], [1, 1]).statistics('mean') == 2.0
+    assert str(path) in str(info.value)
 
 
 def test_trusted_file_loads(tmp_path, monkeypatch):
@@ -284,7 +368,7 @@ def test_trusted_file_loads(tmp_path, monkeypatch):
     monkeypatch.setenv(TRUSTED_ENV,
                        os.pathsep.join([str(tmp_path / 'other'),
                                         str(trusted_dir)]))
-    loaded = CheckpointLoader.load_checkpoint(str(path))
+    loaded = ckpt.load_checkpoint(str(path))
     assert isinstance(loaded['payload'], _HarmlessDict)
     assert loaded['payload'] == {'a': 1}
     assert warnings and warnings[-1][1] == logging.WARNING
@@ -303,37 +387,76 @@ def test_trusted_file_loads(tmp_path, monkeypatch):
 
 
 def _broken_files(runner_checkpoint):
+    """``name -> (content, what the error says)``."""
     with open(runner_checkpoint, 'rb') as f:
         data = f.read()
+    # The first byte of the pickle flipped: it no longer unpickles, and the
+    # archive's checksum tells why.
+    with zipfile.ZipFile(runner_checkpoint) as archive:
+        pickled = archive.read(next(name for name in archive.namelist()
+                                    if name.endswith('/data.pkl')))
+    flipped = bytearray(data)
+    flipped[data.index(pickled)] ^= 0x01
     return {
-        'truncated.pth': data[:len(data) // 2],
-        'garbage.pth': random.Random(0).randbytes(4096),
-        'empty.pth': b'',
-        'text.pth': b'not a checkpoint\n',
+        'truncated.pth': (data[:len(data) // 2], 'truncated'),
+        'flipped.pth': (bytes(flipped), 'data.pkl in its zip archive fails '
+                        'its CRC check'),
+        'garbage.pth': (random.Random(0).randbytes(4096),
+                        "neither a zip archive nor torch's legacy format"),
+        'empty.pth': (b'', 'the file is empty'),
+        'text.pth': (b'not a checkpoint\n',
+                     "neither a zip archive nor torch's legacy format"),
     }
 
 
 def test_broken_files_are_named(runner_checkpoint, tmp_path):
-    for name, content in _broken_files(runner_checkpoint).items():
+    for name, (content, reason) in _broken_files(runner_checkpoint).items():
         path = tmp_path / name
         path.write_bytes(content)
-        for load in (safe_load, CheckpointLoader.load_checkpoint):
+        for load in (safe_load, ckpt.load_checkpoint):
             with pytest.raises(CorruptCheckpointError,
                                match=re.escape(str(path))) as info:
                 load(str(path))
             assert isinstance(info.value, RuntimeError)
             assert f'({len(content)} bytes)' in str(info.value)
-    with pytest.raises(CorruptCheckpointError, match='the file is empty'):
-        safe_load(str(tmp_path / 'empty.pth'))
+            assert reason in str(info.value), name
 
 
 def test_broken_trusted_file_is_named(runner_checkpoint, tmp_path):
     trust_checkpoint(str(tmp_path))
-    for name, content in _broken_files(runner_checkpoint).items():
+    for name, (content, _) in _broken_files(runner_checkpoint).items():
         path = tmp_path / name
         path.write_bytes(content)
         with pytest.raises(CorruptCheckpointError, match=re.escape(name)):
             safe_load(str(path))
+
+
+def test_malformed_pickle_in_intact_archive_is_named(runner_checkpoint,
+                                                     tmp_path):
+    path = tmp_path / 'malformed.pth'
+    with zipfile.ZipFile(runner_checkpoint) as source, \
+            zipfile.ZipFile(path, 'w') as target:
+        for name in source.namelist():
+            content = source.read(name)
+            if name.endswith('/data.pkl'):
+                content = b'\x80\x02\xff' + content[3:]  # no such opcode
+            target.writestr(name, content)
+    with pytest.raises(CorruptCheckpointError,
+                       match='its pickle .* is malformed'):
+        safe_load(str(path))
+
+
+class _MapLocationError(Exception):
+    pass
+
+
+def test_errors_not_about_the_file_pass_through(runner_checkpoint):
+
+    def map_location(storage, location):
+        raise _MapLocationError(location)
+
+    with pytest.raises(_MapLocationError):
+        safe_load(runner_checkpoint, map_location)
 
 
 def test_missing_file(tmp_path):
@@ -344,45 +467,85 @@ def test_missing_file(tmp_path):
         load_checkpoint(nn.Linear(1, 1), missing)
 
 
-def test_http_checkpoint_is_downloaded_then_loaded_safely(
-        runner_checkpoint, saved, tmp_path, monkeypatch):
+@pytest.fixture
+def fake_server(tmp_path, monkeypatch):
+    """``urllib.request.urlopen`` answering ``routes[url]`` (a file to
+    serve, or a callable returning the response), every request recorded
+    with its timeout and the process-wide socket timeout it ran under; an
+    empty torch hub cache."""
+    routes, requests = {}, []
+
+    def urlopen(request, timeout=None):
+        url = getattr(request, 'full_url', request)
+        requests.append((url, timeout, socket.getdefaulttimeout()))
+        route = routes[url]
+        return route() if callable(route) else open(route, 'rb')
+
+    monkeypatch.setattr(urllib.request, 'urlopen', urlopen)
+    monkeypatch.setattr(torch.hub, '_hub_dir', str(tmp_path / 'hub'))
+    return dict(routes=routes, requests=requests,
+                cache=tmp_path / 'hub' / 'checkpoints')
+
+
+def test_http_checkpoint_is_downloaded_once_then_loaded_safely(
+        runner_checkpoint, saved, tmp_path, fake_server):
     marker = tmp_path / 'MARKER'
     evil = tmp_path / 'evil.pth'
     torch.save({'meta': _code_running_payload('exec', marker)[0]}, evil)
-    served = {
-        'https://example.com/models/epoch_1.pth': runner_checkpoint,
-        'http://example.com/models/evil.pth': str(evil),
-    }
-    downloads = []
-
-    def fake_download(url, dst, hash_prefix=None, progress=True):
-        downloads.append(url)
-        shutil.copy(served[url], dst)
-
-    monkeypatch.setattr(torch.hub, 'download_url_to_file', fake_download)
-    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
     url = 'https://example.com/models/epoch_1.pth'
+    fake_server['routes'].update({
+        url: runner_checkpoint,
+        'http://example.com/models/evil.pth': str(evil),
+    })
+    default_timeout = socket.getdefaulttimeout()
     for _ in range(2):
-        checkpoint = CheckpointLoader.load_checkpoint(url)
+        checkpoint = ckpt.load_checkpoint(url)
         assert torch.equal(checkpoint['state_dict']['fc.weight'],
                            saved['state_dict']['fc.weight'])
-    assert downloads == [url]
-    assert (tmp_path / 'hub' / 'checkpoints' / 'epoch_1.pth').is_file()
+    # Downloaded once, with a timeout of its own; the process-wide one
+    # untouched.
+    assert fake_server['requests'] == [
+        (url, ckpt.DOWNLOAD_TIMEOUT, default_timeout)]
+    assert socket.getdefaulttimeout() == default_timeout
+    assert os.listdir(fake_server['cache']) == ['epoch_1.pth']
 
     with pytest.raises(UnsafeCheckpointError, match='evil.pth'):
-        CheckpointLoader.load_checkpoint('http://example.com/models/evil.pth')
+        ckpt.load_checkpoint('http://example.com/models/evil.pth')
     assert not marker.exists()
 
 
-def test_install_is_idempotent():
-    install_safe_checkpoint_loader()
-    schemes = dict(CheckpointLoader._schemes)
-    install_safe_checkpoint_loader()
-    assert dict(CheckpointLoader._schemes) == schemes
-    for path in ('/work/epoch_1.pth', 'epoch_1.pth'):
-        assert CheckpointLoader._get_checkpoint_loader(
-            path) is ckpt.load_from_local_safe
-    for url in ('http://host/epoch_1.pth', 'https://host/epoch_1.pth'):
-        assert CheckpointLoader._get_checkpoint_loader(
-            url) is ckpt.load_from_http_safe
-    assert FORCE_ENV not in os.environ
+class _BrokenResponse(io.BytesIO):
+    """A response whose connection breaks after the first chunk; what the
+    cache directory holds at that moment is recorded in ``seen``."""
+
+    def __init__(self, error, cache, seen):
+        super().__init__(b'x' * 100)
+        self.error, self.cache, self.seen = error, cache, seen
+
+    def read(self, size=-1):
+        if self.tell():
+            self.seen.append(sorted(os.listdir(self.cache)))
+            raise self.error
+        return super().read(10)
+
+
+@pytest.mark.parametrize('error', [
+    ConnectionResetError('connection reset by peer'),
+    http.client.IncompleteRead(b'x' * 10, 90)
+])
+def test_broken_download_leaves_nothing(error, fake_server):
+    url = 'https://example.com/models/epoch_1.pth'
+    cache, seen = fake_server['cache'], []
+    fake_server['routes'][url] = lambda: _BrokenResponse(error, cache, seen)
+    with pytest.raises(DownloadError) as info:
+        ckpt.load_checkpoint(url)
+    assert url in str(info.value) and str(cache / 'epoch_1.pth') in str(
+        info.value)
+    assert 'by hand' in str(info.value)
+    # While it was written, the download was not under the final name (a
+    # process killed then leaves no half-written checkpoint there) ...
+    assert len(seen) == 1 and len(seen[0]) == 1
+    assert seen[0][0].startswith('epoch_1.pth.')
+    assert seen[0][0].endswith('.partial')
+    # ... and once it failed, nothing is left.
+    assert os.listdir(cache) == []

@@ -1,13 +1,13 @@
 """Config paths from anywhere: feed_mm's own configs by relative path,
-``package::`` paths without ``pkg_resources``, the ``feed_mm::`` scope in a
-user's project, and the shim's no-op where ``pkg_resources`` exists."""
+``package::`` paths, the ``feed_mm::`` scope in a user's project, and the
+committed teachers its configs point at."""
 import os.path as osp
 import subprocess
 import sys
 
 import pytest
 
-import feed_mm  # noqa: F401 - installs the shims and the feed_mm:: scope
+import feed_mm  # noqa: F401 - registers the feed_mm:: scope
 from feed_mm.utils import resolve_config
 from tests.helpers import REPO
 
@@ -53,24 +53,18 @@ def test_user_project_inherits_feed_mm_bases(tmp_path, monkeypatch):
         resolve_config('feed_mm::nope/x.py')
 
 
-def test_package_shim_is_a_no_op_where_pkg_resources_exists():
-    probe = (
-        'import sys, types\n'
-        "sys.modules['pkg_resources'] = types.ModuleType('pkg_resources')\n"
-        'import feed_mm\n'
-        'from mmengine.utils import package_utils\n'
-        'from mmengine.config import config\n'
-        "print(package_utils.is_installed.__module__, "
-        "config.is_installed.__module__)\n")
-    out = subprocess.run([sys.executable, '-c', probe], capture_output=True,
-                         text=True, cwd=REPO, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split() == ['mmengine.utils.package_utils'] * 2
-    # Here (setuptools without pkg_resources) the shim is what mmengine's
-    # config module calls.
-    from mmengine.config import config
-    if 'pkg_resources' not in sys.modules:
-        assert config.is_installed.__module__ == 'feed_mm.compat'
+def test_committed_teacher_configs_train_from_another_directory(tmp_path):
+    """A FEED config whose teachers are the committed weights, named by its
+    feed_mm:: path and trained from another working directory: the files
+    are found relative to the config."""
+    from tests.helpers import TINY
+    out = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'train.py'),
+         'feed_mm::feed/pfeed_resnet20_2xresnet20_digits.py', '--work-dir',
+         'pfeed2', '--cfg-options', *TINY], capture_output=True, text=True,
+        cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (tmp_path / 'pfeed2' / 'epoch_1.pth').is_file()
 
 
 def test_demo_lists_its_runs_from_another_directory(tmp_path):

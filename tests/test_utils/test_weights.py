@@ -1,6 +1,6 @@
 """Models the ecosystem names and their released weights: MMPretrain model
-names and ``package::`` configs (MMRazor's ``cfg_path`` form, ``mmcls::``
-included) as teachers and students, and checkpoints downloaded once from a
+names and ``package::`` configs (MMRazor's ``cfg_path`` form) as teachers
+and students, and checkpoints downloaded once from a
 server on 127.0.0.1, checked against the hash in their released name, with
 one clear error when the download cannot happen."""
 import functools
@@ -27,9 +27,10 @@ def test_zoo_teachers_default_to_their_released_weights():
     specs = parse_teachers(dict(
         r50='resnet50_8xb32_in1k',
         swin=dict(model='swin-tiny_16xb64_in1k', ckpt='mine.pth'),
-        # MMRazor's own spelling, with an MMClassification 1.x path.
-        r34=dict(model=dict(cfg_path='mmcls::resnet/resnet34_8xb32_in1k.py',
-                            pretrained=True))))
+        # MMRazor's own spelling.
+        r34=dict(model=dict(
+            cfg_path='mmpretrain::resnet/resnet34_8xb32_in1k.py',
+            pretrained=True))))
     assert specs['r50'].ckpt == ModelHub.get('resnet50_8xb32_in1k').weights
     assert specs['swin'].ckpt == 'mine.pth'
     assert specs['r34'].ckpt == ModelHub.get('resnet34_8xb32_in1k').weights
@@ -41,6 +42,10 @@ def test_zoo_teachers_default_to_their_released_weights():
                        match=r"model.teachers.t.model: 'resnet-50'.*Did "
                        r"you mean 'resnet50_"):
         parse_teachers(dict(t='resnet-50'))
+    # MMEngine would pip-install the package a config path names.
+    with pytest.raises(FEEDConfigError,
+                       match="'mmcls', which is not installed"):
+        parse_teachers(dict(t='mmcls::resnet/resnet34_8xb32_in1k.py'))
 
 
 @pytest.fixture
@@ -118,7 +123,8 @@ def test_a_file_that_does_not_match_its_name_is_refused(served):
                      "teacher 't0'")
     assert info.value.key == 'model.teachers.t0.ckpt'
     assert '00000000' in str(info.value) and digest[:8] in str(info.value)
-    assert not (served['hub'] / 'checkpoints' / name).exists()
+    # Neither under its name nor as a temporary file.
+    assert list((served['hub'] / 'checkpoints').iterdir()) == []
     # A file put into the cache by hand is verified too.
     cached = served['hub'] / 'checkpoints' / name
     cached.parent.mkdir(parents=True, exist_ok=True)

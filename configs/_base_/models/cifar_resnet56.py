@@ -2,6 +2,9 @@
 # 0.86 M parameters with the 100-class head: the paper's small CIFAR-100
 # student and teacher.
 model = dict(
+    # Built in MMPretrain's scope whatever the config's default scope (a
+    # `feed_mm::` base is built in feed_mm's).
+    _scope_='mmpretrain',
     type='mmpretrain.ImageClassifier',
     backbone=dict(type='CifarResNet', depth=56),
     neck=dict(type='GlobalAveragePooling'),

@@ -2,6 +2,9 @@
 # channels per group in the first stage), 68.1 M parameters with the
 # 100-class head.
 model = dict(
+    # Built in MMPretrain's scope whatever the config's default scope (a
+    # `feed_mm::` base is built in feed_mm's).
+    _scope_='mmpretrain',
     type='mmpretrain.ImageClassifier',
     backbone=dict(
         type='CifarResNeXt', depth=29, cardinality=16, base_width=64),

@@ -2,6 +2,9 @@
 # 100-class head. No dropout: the WRN paper's 0.3 is an option of its own
 # (backbone.drop_rate), not part of the recipe FEED follows.
 model = dict(
+    # Built in MMPretrain's scope whatever the config's default scope (a
+    # `feed_mm::` base is built in feed_mm's).
+    _scope_='mmpretrain',
     type='mmpretrain.ImageClassifier',
     backbone=dict(type='WideResNet', depth=28, widen_factor=10),
     neck=dict(type='GlobalAveragePooling'),

@@ -1,6 +1,9 @@
 # ResNet-34 in the torchvision/mmpretrain layout (21.8 M parameters), the
 # paper's ImageNet student and teacher.
 model = dict(
+    # Built in MMPretrain's scope whatever the config's default scope (a
+    # `feed_mm::` base is built in feed_mm's).
+    _scope_='mmpretrain',
     type='mmpretrain.ImageClassifier',
     backbone=dict(
         type='ResNet',

@@ -81,3 +81,7 @@ hint_weights = dict(
     translator_l2=100.0,
     translatorbn_l2=100.0,
     conv1x1_l2=100.0)
+# AT from three teachers (configs/at/at_resnet20_3xresnet20_fmnist.py): each
+# of its 9 terms at peer_at_loss_weight times this ratio, 1/3 (the mean over
+# teachers) or 1 (the sum), chosen on val.
+at3_loss_weight_ratio = 1 / 3

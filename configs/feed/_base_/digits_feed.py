@@ -1,8 +1,7 @@
 # pFEED on SklearnDigits: ResNet-20 student, ResNet-20 teachers trained by
 # configs/teachers/digits_resnet20_s*.py, whose weights are committed in
-# configs/zoo/teachers/ (paths from the repository root). A teacher `ckpt`
-# may be a checkpoint file, a teacher's work dir (its last checkpoint) or a
-# URL.
+# configs/zoo/teachers/. A teacher `ckpt` may be a checkpoint file, a
+# teacher's work dir (its last checkpoint) or a URL.
 _base_ = [
     '../../_base_/models/digits_resnet20.py',
     '../../_base_/datasets/sklearn_digits.py',
@@ -11,7 +10,11 @@ _base_ = [
     './feed_recipe.py',
 ]
 
-teacher_dirs = [f'configs/zoo/teachers/digits_resnet20_s{seed}.pth'
+# Relative to this file (MMEngine substitutes its directory), so the configs
+# find the committed teachers from any working directory and through
+# `feed_mm::` paths.
+_teachers = '{{ fileDirname }}/../../zoo/teachers'
+teacher_dirs = [f'{_teachers}/digits_resnet20_s{seed}.pth'
                 for seed in range(3)]
 
 model = dict(

@@ -3,10 +3,10 @@
 # setting also sets default_scope = 'mmrazor' and the FEED val/test loops.
 feed_distiller = dict(
     type='FEEDDistiller',
-    # The last convolutional stage's map, before global pooling: the last
-    # element of the tuple an mmpretrain backbone returns.
-    student_feature='backbone',
-    teacher_feature='backbone',
+    # The FEED maps (student_feature, teacher_feature) are the distiller's
+    # default, 'auto': the last spatial map before global pooling (the last
+    # element of the tuple a CNN backbone returns; a vision transformer's
+    # last tokens on its patch grid), found by the dry run and logged.
     # Three 3x3 convs C_s -> C_s -> C_t -> C_t, LeakyReLU(0.1), no norm
     # (Factor Transfer's official translator; norm_cfg=dict(type='BN') gives
     # MMRazor's Translator).

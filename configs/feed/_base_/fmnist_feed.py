@@ -2,13 +2,17 @@
 # fmnist_resnet20.py (reduced split, student schedule) distilled from
 # ResNet-20 teachers trained on the full training split by
 # configs/teachers/fmnist_resnet20_s*.py, whose weights are committed in
-# configs/zoo/teachers/ (paths from the repository root).
+# configs/zoo/teachers/.
 _base_ = [
     '../../students/fmnist_resnet20.py',
     './feed_recipe.py',
 ]
 
-teacher_dirs = [f'configs/zoo/teachers/fmnist_resnet20_s{seed}.pth'
+# Relative to this file (MMEngine substitutes its directory), so the configs
+# find the committed teachers from any working directory and through
+# `feed_mm::` paths.
+_teachers = '{{ fileDirname }}/../../zoo/teachers'
+teacher_dirs = [f'{_teachers}/fmnist_resnet20_s{seed}.pth'
                 for seed in range(6)]
 
 model = dict(

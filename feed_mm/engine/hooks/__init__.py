@@ -1,3 +1,4 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .dataset_check_hook import DatasetCheckHook
 from .loss_stats_hook import LossStatsHook
 from .nonfinite_loss_hook import NonFiniteLossHook
@@ -6,6 +7,7 @@ from .sync_buffers_hook import FEEDSyncBuffersHook
 from .teacher_provenance_hook import TeacherProvenanceHook
 
 __all__ = [
-    'DatasetCheckHook', 'FEEDSyncBuffersHook', 'LossStatsHook',
-    'NonFiniteLossHook', 'RNGStateHook', 'TeacherProvenanceHook'
+    'AtomicCheckpointHook', 'DatasetCheckHook', 'FEEDSyncBuffersHook',
+    'LossStatsHook', 'NonFiniteLossHook', 'RNGStateHook',
+    'TeacherProvenanceHook'
 ]

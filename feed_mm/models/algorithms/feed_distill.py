@@ -16,9 +16,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from feed_mm.models.distillers import FEEDDistiller
 from feed_mm.models.distillers.feed_distiller import module_sources
-from feed_mm.models.distillers.validation import (build_part,
-                                                  check_extra_losses,
-                                                  guard_dry_run)
+from feed_mm.models.distillers.validation import build_part, guard_dry_run
 from feed_mm.utils import FEEDConfigError
 from .compiling import compile_feed, parse_compile
 from .teacher_forward import (ModuleTap, forward_teacher, parse_autocast,
@@ -128,11 +126,10 @@ class FEEDDistill(BaseAlgorithm):
                                        dummy)
         # Without module sources (method/function recorders) a teacher runs
         # its full loss forward, which cannot be stopped early.
-        self._taps = {
-            name: ModuleTap(teacher, sources) if sources else None
-            for name, teacher in self.teachers.items()
-            for sources in [module_sources(
-                self.distiller.teacher_recorders[name])]}
+        self._taps: Dict[str, Optional[ModuleTap]] = {}
+        for name, teacher in self.teachers.items():
+            sources = module_sources(self.distiller.teacher_recorders[name])
+            self._taps[name] = ModuleTap(teacher, sources) if sources else None
 
         # 2. A dry run records the maps that size the translators.
         self._dry_run(dummy, specs)
@@ -202,10 +199,12 @@ class FEEDDistill(BaseAlgorithm):
         """Fill every teacher's records for ``inputs``."""
         dtype = resolve_autocast(self.teacher_autocast, inputs.device)
         for name, teacher in self.teachers.items():
+            teacher_guard = None
+            if guard is not None:
+                teacher_guard = partial(guard, owner=f'teacher {name!r}')
             forward_teacher(teacher, inputs, data_samples,
                             self.distiller.teacher_recorders[name],
-                            self._taps[name], dtype, guard and partial(
-                                guard, owner=f'teacher {name!r}'))
+                            self._taps[name], dtype, teacher_guard)
 
     # ------------------------------------------------------------------
     def _build_distiller(self, cfg: Union[Dict, nn.Module]) -> FEEDDistiller:
@@ -221,7 +220,7 @@ class FEEDDistill(BaseAlgorithm):
     def _dry_run(self, dummy: torch.Tensor,
                  specs: Mapping[str, TeacherSpec]) -> None:
         """Run student and teachers once on a dummy batch; on their records,
-        build the translators and losses and check the extra losses."""
+        build the translators and losses and check the other losses."""
         was_training = self.training
         self.eval()
         try:
@@ -231,12 +230,15 @@ class FEEDDistill(BaseAlgorithm):
                                   'the student')
                 self.run_teachers(dummy, None, guard=guard_dry_run)
                 self.distiller.build_feed(specs)
-                check_extra_losses(self.distiller, list(self.teachers))
+                self.distiller.check_extra_losses()
         finally:
             self.distiller.clear_records()
             self.train(was_training)
 
-    student = property(lambda self: self.architecture, doc='The student.')
+    @property
+    def student(self) -> nn.Module:
+        """The student."""
+        return self.architecture
 
     def train(self, mode: bool = True) -> 'FEEDDistill':
         """Set the student's mode; teachers stay in eval mode (their norm
@@ -253,21 +255,29 @@ class FEEDDistill(BaseAlgorithm):
     # Checkpoints hold the student and the translators only.
     def _drop_teacher_state(self, module, state_dict, prefix, local_metadata):
         if not self.save_teachers:
-            for key in [k for k in state_dict
-                        if k.startswith(prefix + 'teachers.')]:
+            teacher_keys = [key for key in state_dict
+                            if key.startswith(prefix + 'teachers.')]
+            for key in teacher_keys:
                 del state_dict[key]
         return state_dict
 
-    def _fill_teacher_state(self, state_dict, prefix, *args, **kwargs):
+    def _fill_teacher_state(self, state_dict, prefix, *args):
         # A checkpoint without teacher weights keeps the teachers loaded
-        # from their own checkpoints, and strict loading does not miss them;
-        # one saved when loss_weight=0 teachers still had translators loads.
+        # from their own checkpoints, and strict loading does not miss them.
         for key, value in self.teachers.state_dict().items():
             state_dict.setdefault(f'{prefix}teachers.{key}', value)
-        unused = f'{prefix}distiller.translators.'
-        for key in [k for k in state_dict if k.startswith(unused) and k[len(
-                unused):].split('.')[0] not in self.distiller.translators]:
-            del state_dict[key]
+        # A checkpoint saved when a loss_weight=0 teacher still had a
+        # translator loads without it. Translators of teachers this model
+        # does not have (another teacher set) stay: strict loading names
+        # them as unexpected keys.
+        translators = f'{prefix}distiller.translators.'
+        for key in list(state_dict):
+            if not key.startswith(translators):
+                continue
+            teacher = key[len(translators):].split('.')[0]
+            if teacher in self.teachers and \
+                    teacher not in self.distiller.translators:
+                del state_dict[key]
 
 
 def _dummy_batch(input_shape: Sequence[int]) -> torch.Tensor:

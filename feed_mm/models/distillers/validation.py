@@ -1,40 +1,84 @@
-"""Build-time checks of :class:`FEEDDistiller` (module paths, recorders,
-``loss_forward_mappings`` and the shapes they read), each raising a
-:class:`~feed_mm.utils.FEEDConfigError` that names the config key at fault."""
+"""Build-time parts of :class:`FEEDDistiller`: FEED map locations (given or
+found by a dry run), module paths and the building of translators and
+losses, each check raising a :class:`~feed_mm.utils.FEEDConfigError` that
+names the config key at fault."""
 import difflib
 from dataclasses import dataclass
-from inspect import Parameter, signature
+from inspect import signature
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmrazor.models.task_modules import RecorderManager
 from mmrazor.registry import MODELS
 
 from feed_mm.utils import FEEDConfigError
 
-# The recorder name reserved for the FEED maps, and the FEED terms' prefix.
+# The recorder names reserved for the FEED maps (and a vision transformer's
+# patch grid), and the FEED terms' prefix.
 FEED_RECORDER = 'feed_feature'
+FEED_GRID_RECORDER = 'feed_grid'
 FEED_LOSS_PREFIX = 'loss_feed_'
 # Recorders that observe module calls; the others patch methods or
 # functions and may need the full ``mode='loss'`` forward.
 MODULE_RECORDER_TYPES = ('ModuleOutputs', 'ModuleInputs')
-RECORD_KEYS = ('recorder', 'from_student', 'from_teacher', 'record_idx',
-               'data_idx', 'connector', 'connector_idx')
 # What a loss or connector raises on arguments it cannot take.
 CALL_ERRORS = (AssertionError, IndexError, KeyError, RuntimeError, TypeError,
                ValueError)
 
 
 @dataclass
+class TokenGrid:
+    """How a vision transformer's token sequence ``(N, extra + H*W, C)``
+    becomes a FEED map ``(N, C, H, W)``: the ``extra`` tokens it drops
+    (class, distillation, register tokens) and the module whose output
+    gives the patch grid of the actual input (``(tokens, (H, W))``)."""
+    extra: int
+    grid_source: str
+
+
+@dataclass
 class FeatureLocation:
     """Where a FEED map is recorded (``source`` None: found by
-    :func:`locate_feature_map`), and the config key that said so."""
+    :func:`locate_feature_map`), the config key that said so, and for a
+    token sequence the grid it is restored to."""
     source: Optional[str]
     data_idx: Optional[int]
     type: str
     key: str
+    tokens: Optional[TokenGrid] = None
+
+
+def token_grid(model: nn.Module, source: str) -> Optional[TokenGrid]:
+    """The token geometry of the vision transformer that module ``source``
+    belongs to, from what the model itself knows: the nearest enclosing
+    module with a ``patch_embed`` and a ``num_extra_tokens`` (MMPretrain's
+    ViT family: ViT, DeiT, DeiT-3, BEiT, EVA, DINOv2); None for others."""
+    path = source
+    while True:
+        module = model.get_submodule(path)
+        if hasattr(module, 'num_extra_tokens') and \
+                hasattr(module, 'patch_embed'):
+            prefix = f'{path}.' if path else ''
+            return TokenGrid(int(module.num_extra_tokens),
+                             f'{prefix}patch_embed')
+        if not path:
+            return None
+        path = path.rpartition('.')[0]
+
+
+def tokens_to_map(tokens: torch.Tensor, grid: TokenGrid,
+                  hw: Sequence[int], owner: str, key: str) -> torch.Tensor:
+    """``(N, extra + H*W, C)`` tokens as the ``(N, C, H, W)`` map of their
+    patches, the extra tokens dropped."""
+    height, width = hw
+    batch, length, channels = tokens.shape
+    if length != grid.extra + height * width:
+        raise FEEDConfigError(
+            key, f'{owner} gives {length} tokens, not the {grid.extra} extra '
+            f'tokens + {height}x{width} patches of its input grid')
+    patches = tokens[:, grid.extra:]
+    return patches.transpose(1, 2).reshape(batch, channels, height, width)
 
 
 class StopForward(Exception):
@@ -57,16 +101,15 @@ def guard_dry_run(forward: Callable[[], Any], owner: str) -> Any:
 
 def locate_feature_map(model: nn.Module, inputs: torch.Tensor, owner: str,
                        key: str) -> str:
-    """The module that computes ``model``'s last 4-D feature map before
-    global pooling, found by a forward on ``inputs`` and logged: the last
-    module to finish with a 4-D output (or a tuple ending with one), unless
-    token maps (3-D outputs) follow it, as in a ViT that pools its tokens.
-    """
+    """The module that computes ``model``'s last feature map before global
+    pooling, found by a forward on ``inputs`` and logged: the last module
+    to finish with a spatial 4-D output (or a tuple ending with one), or,
+    in a vision transformer, with its tokens of the patch grid (a class
+    token pooled after them is not a map)."""
     outputs: List[tuple] = []
     handles = [
         module.register_forward_hook(
-            lambda _, args, out, name=name: outputs.append((name, out[-1] if (
-                isinstance(out, (tuple, list)) and out) else out)))
+            lambda _, args, out, name=name: outputs.append((name, out)))
         for name, module in model.named_modules() if name]
     was_training = model.training
     try:
@@ -76,18 +119,30 @@ def locate_feature_map(model: nn.Module, inputs: torch.Tensor, owner: str,
         model.train(was_training)
         for handle in handles:
             handle.remove()
+    grids = {name: out[1] for name, out in outputs
+             if name.endswith('patch_embed') and isinstance(out, tuple)}
     found = None
     for name, out in outputs:
-        # A 1x1 map is a pooled one (e.g. the output of AdaptiveAvgPool2d).
-        if isinstance(out, torch.Tensor) and out.dim() in (3, 4) and \
-                out.shape[2:].numel() > 1:
-            found = (name, tuple(out.shape)) if out.dim() == 4 else None
+        if isinstance(out, (tuple, list)) and out:
+            out = out[-1]
+        if not isinstance(out, torch.Tensor) or out.dim() not in (3, 4):
+            continue
+        if out.dim() == 4:
+            # A 1x1 map is a pooled one (the output of AdaptiveAvgPool2d).
+            found = (name, tuple(out.shape)) if out.shape[2:].numel() > 1 \
+                else found
+            continue
+        tokens = token_grid(model, name)
+        hw = grids.get(tokens.grid_source) if tokens else None
+        if hw is not None and hw[0] * hw[1] > 1 and \
+                out.shape[1] == tokens.extra + hw[0] * hw[1]:
+            found = (name, (out.shape[0], out.shape[2], *hw))
+        elif out.shape[1] > 1:
+            found = None  # tokens that are not a patch grid
     if found is None:
         raise FEEDConfigError(
-            key, f'{owner} computes no spatial 4-D feature map before its '
-            'global pooling: name a module whose output is one, or make the '
-            'model keep its spatial map (a VisionTransformer: '
-            "backbone.out_type='featmap')")
+            key, f'{owner} computes no spatial feature map before its '
+            'global pooling: name a module whose output is one')
     print_log(f'FEED map of {owner}: {found[0]!r}, shape {found[1]}',
               logger='current')
     return found[0]
@@ -140,10 +195,11 @@ def parse_feature(spec: Any, key: str) -> FeatureLocation:
     return FeatureLocation(spec['source'], data_idx, recorder_type, key)
 
 
-def select_feature(record: Any, location: FeatureLocation,
-                   owner: str) -> torch.Tensor:
+def select_feature(record: Any, location: FeatureLocation, owner: str,
+                   hw: Optional[Sequence[int]] = None) -> torch.Tensor:
     """The map in a FEED record: element ``data_idx`` (default: the last)
-    of a tuple or list, or the tensor itself."""
+    of a tuple or list, or the tensor itself; a vision transformer's tokens
+    restored to the patch grid ``hw`` of the input."""
     data_idx, source = location.data_idx, location.source
     if isinstance(record, (tuple, list)):
         data_idx = -1 if data_idx is None else data_idx
@@ -161,6 +217,9 @@ def select_feature(record: Any, location: FeatureLocation,
         raise FEEDConfigError(
             location.key, f'the feature {source!r} of {owner} is not a '
             f'feature map tensor (got {type(record).__name__})')
+    if location.tokens is not None and record.dim() == 3:
+        return tokens_to_map(record, location.tokens, hw, owner,
+                             location.key)
     return record
 
 
@@ -172,47 +231,6 @@ def check_module_source(model: nn.Module, source: str, key: str,
         raise FEEDConfigError(
             key, f'{source!r} is not a module of {owner}.' +
             suggest(source, names))
-
-
-def check_recorder_cfgs(cfgs: Optional[Dict[str, Dict]],
-                        key: str) -> Dict[str, Dict]:
-    """Extra recorders ``name -> dict(type=..., source=...)``, none named
-    like the FEED recorder."""
-    cfgs = as_dict(cfgs, key)
-    for name, cfg in cfgs.items():
-        if name == FEED_RECORDER:
-            raise FEEDConfigError(
-                f'{key}.{name}', f'the recorder name {FEED_RECORDER!r} is '
-                'reserved for the FEED features')
-        if not isinstance(cfg, Mapping) or not {'type', 'source'} <= set(cfg):
-            raise FEEDConfigError(
-                f'{key}.{name}', 'a recorder is dict(type=..., '
-                f'source=...), got {cfg!r}')
-    return cfgs
-
-
-def attach_recorders(model: nn.Module, owner: str, location: FeatureLocation,
-                     extra: Dict[str, Dict],
-                     recorders_key: str) -> RecorderManager:
-    """The FEED recorder of ``location`` plus the ``extra`` recorders,
-    attached to ``model`` once every module path is checked."""
-    check_module_source(model, location.source, location.key, owner)
-    for name, cfg in extra.items():
-        if cfg['type'] in MODULE_RECORDER_TYPES:
-            check_module_source(model, cfg['source'],
-                                f'{recorders_key}.{name}.source', owner)
-    # Built in MMRazor's scope, whatever the caller's default scope.
-    cfgs = {name: dict(cfg, _scope_='mmrazor') for name, cfg in dict(
-        extra, **{FEED_RECORDER: dict(type=location.type,
-                                      source=location.source)}).items()}
-    try:
-        manager = RecorderManager(cfgs)
-        manager.initialize(model)
-    except (AssertionError, KeyError, TypeError, AttributeError,
-            ImportError) as err:
-        raise FEEDConfigError(recorders_key,
-                              f'cannot attach to {owner}: {err}') from err
-    return manager
 
 
 def build_part(cfg: Any, key: str,
@@ -264,143 +282,3 @@ def channel_args(cfg: Mapping, key: str) -> Sequence[str]:
         if all(name in params for name in names):
             return names
     return ()
-
-
-def check_extra_losses(distiller: Any, teachers: List[str]) -> None:
-    """After the dry run: every extra loss has a mapping of its forward's
-    arguments to records of known recorders and connectors, and computes on
-    the dry run's records, so that a bad mapping, an index out of range or
-    a loss that fails on its records (teacher logits of another number of
-    classes) fails at build time. A loss whose records the dry run did not
-    fill (method or function recorders of a ``loss`` forward) is left to
-    training."""
-    key = 'model.distiller.loss_forward_mappings'
-    losses = distiller.distill_losses
-    for name in sorted(set(losses) - set(distiller.loss_forward_mappings)):
-        raise FEEDConfigError(f'{key}.{name}', f'the distill loss {name!r} '
-                              'has no forward mapping')
-    for loss_name, mappings in distiller.loss_forward_mappings.items():
-        loss_key = f'{key}.{loss_name}'
-        if loss_name not in losses:
-            raise FEEDConfigError(
-                loss_key, f'{loss_name!r} is not in distill_losses.' +
-                suggest(loss_name, list(losses)))
-        if not isinstance(mappings, Mapping):
-            raise FEEDConfigError(loss_key, 'must be a dict of forward '
-                                  f'argument -> record, got {mappings!r}')
-        loss_type = type(losses[loss_name]).__name__
-        params = signature(losses[loss_name].forward).parameters
-        any_kwarg = any(p.kind is Parameter.VAR_KEYWORD
-                        for p in params.values())
-        kwargs: Optional[Dict[str, Any]] = {}
-        described = []
-        for arg, record in mappings.items():
-            if arg not in params and not any_kwarg:
-                raise FEEDConfigError(
-                    f'{loss_key}.{arg}', f'{loss_type}.forward has no '
-                    f'argument {arg!r} (arguments: {", ".join(params)})')
-            data = read_record(distiller, record, f'{loss_key}.{arg}',
-                               teachers)
-            if data is None or kwargs is None:
-                kwargs = None
-                continue
-            kwargs[arg] = data
-            shape = (tuple(data.shape) if isinstance(data, torch.Tensor) else
-                     type(data).__name__)
-            who = ('student' if record['from_student'] else 'teacher ' +
-                   repr(distiller.resolve_teacher(record.get('from_teacher'))))
-            described.append(f'{arg} = {who} record {record["recorder"]!r} '
-                             f'of shape {shape}')
-        for arg, param in params.items():
-            if param.default is Parameter.empty and param.kind in (
-                    Parameter.POSITIONAL_OR_KEYWORD,
-                    Parameter.KEYWORD_ONLY) and arg not in mappings:
-                raise FEEDConfigError(
-                    f'{loss_key}.{arg}', 'required argument of '
-                    f'{loss_type}.forward has no mapping')
-        if kwargs is None:
-            continue
-        try:
-            with torch.no_grad():
-                losses[loss_name](**kwargs)
-        except CALL_ERRORS as err:
-            raise FEEDConfigError(
-                f'model.distiller.distill_losses.{loss_name}',
-                'fails on the records of the dry run ('
-                f'{"; ".join(described)}): {err}') from err
-
-
-def read_record(distiller: Any, record: Any, key: str,
-                teachers: List[str]) -> Any:
-    """What a record of ``loss_forward_mappings`` reads from the dry run
-    (None when its recorder recorded nothing), once its keys, model,
-    recorder, connector and indices are checked."""
-    if not isinstance(record, Mapping):
-        raise FEEDConfigError(key, f'a record is a dict, got {record!r}')
-    for name in sorted(set(record) - set(RECORD_KEYS)):
-        raise FEEDConfigError(
-            f'{key}.{name}', f'unknown record key (allowed: '
-            f'{", ".join(RECORD_KEYS)}).' + suggest(name, RECORD_KEYS))
-    for required in ('recorder', 'from_student'):
-        if required not in record:
-            raise FEEDConfigError(f'{key}.{required}', 'is required')
-    if not isinstance(record['from_student'], bool):
-        raise FEEDConfigError(f'{key}.from_student', f'must be a bool, got '
-                              f'{record["from_student"]!r}')
-    teacher = record.get('from_teacher')
-    if record['from_student']:
-        if teacher is not None:
-            raise FEEDConfigError(
-                f'{key}.from_teacher',
-                'is set but from_student=True reads the student')
-        manager, owner = distiller.student_recorders, 'student_recorders'
-    else:
-        if teacher is None and len(teachers) > 1:
-            raise FEEDConfigError(
-                f'{key}.from_teacher', 'is required with several '
-                f'teachers (teachers: {", ".join(teachers)})')
-        teacher = distiller.resolve_teacher(teacher)
-        if teacher not in distiller.teacher_recorders:
-            raise FEEDConfigError(
-                f'{key}.from_teacher',
-                f'unknown teacher {teacher!r} (teachers: '
-                f'{", ".join(teachers)}).' + suggest(teacher, teachers))
-        manager = distiller.teacher_recorders[teacher]
-        owner = f'teacher_recorders.{teacher}'
-    name = record['recorder']
-    if name not in manager.recorders:
-        known = [n for n in manager.recorders if n != FEED_RECORDER]
-        raise FEEDConfigError(
-            f'{key}.recorder', f'{name!r} is not in {owner} (recorders: '
-            f'{", ".join(known) or "none"}).' + suggest(name, known))
-    connector = record.get('connector')
-    if connector is not None and connector not in distiller.connectors:
-        raise FEEDConfigError(
-            f'{key}.connector', f'{connector!r} is not in connectors.' +
-            suggest(connector, list(distiller.connectors)))
-    buffer = manager.get_recorder(name).data_buffer
-    if not buffer:
-        return None
-    owner = 'student' if record['from_student'] else f'teacher {teacher!r}'
-    index = record.get('record_idx', 0)
-    if isinstance(index, bool) or not isinstance(index, int) \
-            or not -len(buffer) <= index < len(buffer):
-        raise FEEDConfigError(
-            f'{key}.record_idx', f'is {index!r}, but the {owner} records '
-            f'{name!r} {len(buffer)} time(s) per forward')
-    data, data_idx = buffer[index], record.get('data_idx')
-    if data_idx is not None and not isinstance(data, (tuple, list)):
-        raise FEEDConfigError(
-            f'{key}.data_idx', f'is {data_idx!r}, but the {owner} record '
-            f'{name!r} is one {type(data).__name__}, not a tuple or list')
-    if data_idx is not None and (
-            isinstance(data_idx, bool) or not isinstance(data_idx, int)
-            or not -len(data) <= data_idx < len(data)):
-        raise FEEDConfigError(
-            f'{key}.data_idx', f'is {data_idx!r}, but the {owner} record '
-            f'{name!r} holds {len(data)} items')
-    try:
-        return distiller.get_record(**record)
-    except CALL_ERRORS as err:  # connector, connector_idx
-        raise FEEDConfigError(
-            key, f'cannot read the {owner} record {name!r}: {err}') from err
