@@ -53,6 +53,17 @@ def test_user_project_inherits_feed_mm_bases(tmp_path, monkeypatch):
         resolve_config('feed_mm::nope/x.py')
 
 
+def test_mmengine_builds_feed_mm_configs_by_path():
+    """MMEngine's own hub builds a feed_mm:: model in feed_mm's registry
+    scope, as MMRazor's ``cfg_path`` does."""
+    from mmengine.hub import get_model
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = get_model('feed_mm::teachers/digits_resnet20_s0.py')
+    assert type(model).__name__ == 'ImageClassifier'
+    assert type(model.backbone).__name__ == 'CifarResNet'
+
+
 def test_committed_teacher_configs_train_from_another_directory(tmp_path):
     """A FEED config whose teachers are the committed weights, named by its
     feed_mm:: path and trained from another working directory: the files

@@ -23,6 +23,13 @@ PEERS = [
     'configs/feed/pfeed_ensfirst_resnet20_3xresnet20_fmnist.py',
     # Not a peer: teachers of three architectures (their own channels).
     'configs/feed/pfeed_resnet20_hetero_fmnist.py',
+    # FEED's frame with FitNets' parts, and the multi-teacher hints.
+    *[f'configs/feed_hint/hint_{cell}_resnet20_resnet20_fmnist.py'
+      for cell in ('translatorbn_l1', 'conv1x1_l1', 'translator_l2',
+                   'translatorbn_l2', 'conv1x1_l2')],
+    'configs/feed_hint/hint_conv1x1_l2_resnet20_3xresnet20_fmnist.py',
+    'configs/feed/pfeed_fitnets_resnet20_3xresnet20_fmnist.py',
+    'configs/at/at_resnet20_3xresnet20_fmnist.py',
 ]
 
 
