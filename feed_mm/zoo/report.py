@@ -78,7 +78,8 @@ def collect_results(protocol: Protocol,
         seeds = [
             dict(seed=run.seed, test=result['test'], val=result['val'],
                  wall_s=result['wall_s'], work_dir=run.work_dir,
-                 teacher_fingerprints=result.get('teacher_fingerprints'))
+                 teacher_fingerprints=result.get('teacher_fingerprints'),
+                 epoch_stats=result.get('epoch_stats'))
             for run, result in runs if run.setting == setting.name and result
         ]
         if not seeds:
@@ -321,6 +322,7 @@ def format_report(results: Dict[str, Any]) -> str:
         'Per-seed values are in seed order.'
     ]
     lines += _pool_lines(results, labels, baselines)
+    lines += loss_lines(results)
     recorded = [(entry['label'], entry.get('teacher_sha256'))
                 for entry in results['settings']
                 if entry.get('teacher_sha256')]
@@ -334,6 +336,53 @@ def format_report(results: Dict[str, Any]) -> str:
     if results.get('notes'):
         lines += ['', results['notes']]
     return '\n'.join(lines)
+
+
+def loss_lines(results: Dict[str, Any]) -> List[str]:
+    """What the losses do: per setting whose runs kept their loss terms
+    (LossStatsHook), the first and last epoch's means over the seeds of the
+    task loss, the sum of the distillation terms, and the norms of their
+    gradients at the student's FEED map."""
+    rows = []
+    for entry in results['settings']:
+        stats = [s['epoch_stats'] for s in entry['seeds']
+                 if s.get('epoch_stats')]
+        if not stats:
+            continue
+        cells = [entry['label'], str(len(stats))]
+        for pick in (_task_loss, _distill_loss, _grad('student'),
+                     _grad('distill')):
+            ends = [[pick(epochs[0]), pick(epochs[-1])] for epochs in stats]
+            if any(None in pair for pair in ends):
+                cells.append('—')
+                continue
+            first, last = (statistics.mean(end[i] for end in ends)
+                           for i in (0, 1))
+            cells.append(f'{first:.3g} → {last:.3g}')
+        rows.append('| ' + ' | '.join(cells) + ' |')
+    if not rows:
+        return []
+    return [
+        '', 'What the losses do (mean over seeds, first → last epoch; '
+        'gradient norms at the student\'s FEED map, per batch):', '',
+        '| run | n | task loss | distillation terms (sum) | task gradient '
+        'norm | distillation gradient norm |', '|---|---|---|---|---|---|'
+    ] + rows
+
+
+def _task_loss(epoch: Dict[str, float]) -> Optional[float]:
+    # A FEED run logs its task loss as student.loss, a plain run as loss.
+    return epoch.get('student.loss', epoch.get('loss'))
+
+
+def _distill_loss(epoch: Dict[str, float]) -> Optional[float]:
+    terms = [v for k, v in epoch.items()
+             if k.startswith('distill.') and 'loss' in k]
+    return sum(terms) if terms else None
+
+
+def _grad(part: str):
+    return lambda epoch: epoch.get(f'{part}.map_grad_norm')
 
 
 def plot_curves(results: Dict[str, Any], out_file: str) -> None:

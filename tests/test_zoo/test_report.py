@@ -101,3 +101,32 @@ def test_rows_from_other_teachers_are_compared_on_their_own_teachers():
     assert by_name['ft_b']['student']['diffs'] == [10, 9]
     report = format_report(collect_results(protocol, runs, [None, None], {}))
     assert '(vs ft_b)' in report
+
+
+def test_report_reads_the_loss_terms_each_run_kept():
+    """First and last epoch, averaged over seeds: the task loss, the sum of
+    the distillation terms and the gradient norms at the student's map; a
+    plain run has its task loss only."""
+    def epochs(task, feed, kd, grad):
+        return [dict(epoch=1, **{'student.loss': task,
+                                 'distill.loss_feed_t0': feed,
+                                 'distill.loss_kd': kd,
+                                 'student.map_grad_norm': grad,
+                                 'distill.map_grad_norm': 2 * grad}),
+                dict(epoch=2, **{'student.loss': task / 2,
+                                 'distill.loss_feed_t0': feed / 2,
+                                 'distill.loss_kd': kd / 2,
+                                 'student.map_grad_norm': grad / 2,
+                                 'distill.map_grad_norm': grad})]
+
+    feed = dict(name='ft', label='FT', differences={}, seeds=[
+        dict(seed=0, test=1.0, val=1.0,
+             epoch_stats=epochs(2.0, 4.0, 1.0, 0.1)),
+        dict(seed=1, test=1.0, val=1.0,
+             epoch_stats=epochs(4.0, 6.0, 3.0, 0.3))])
+    alone = dict(name='s', label='alone', differences={}, seeds=[
+        dict(seed=0, test=1.0, val=1.0,
+             epoch_stats=[dict(epoch=1, loss=2.0), dict(epoch=2, loss=1.0)])])
+    report = format_report(_results([feed, alone]))
+    assert '| FT | 2 | 3 → 1.5 | 7 → 3.5 | 0.2 → 0.1 | 0.4 → 0.2 |' in report
+    assert '| alone | 1 | 2 → 1 | — | — | — |' in report
