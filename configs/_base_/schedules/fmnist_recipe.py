@@ -74,8 +74,10 @@ peer_fitnets_loss_weight = 100.0  # MMRazor's 10: -1.70 on val
 peer_at_loss_weight = 500.0  # AT's beta / 2; MMRazor's 250: -0.32 on val
 
 # FEED's frame carrying FitNets' parts (configs/feed_hint/): the loss weight
-# of each adapter x loss cell, FT's translator and L1 loss being FEED's beta.
+# of each adapter x loss cell, chosen on val
+# (configs/zoo/fmnist_hint_choice.py).
 hint_weights = dict(
+    translator_l1=500.0,
     translatorbn_l1=500.0,
     conv1x1_l1=500.0,
     translator_l2=100.0,
