@@ -12,7 +12,8 @@ from tests.helpers import REPO
 
 FEED = osp.join(REPO, 'configs', 'feed')
 # The method folders of the zoo, each with its README and metafile.
-METHODS = ('feed', 'kd', 'dkd', 'dist', 'fitnets', 'at')
+METHODS = ('feed', 'kd', 'dkd', 'dist', 'fitnets', 'at', 'feed_hint',
+           'pruning')
 
 
 @pytest.mark.parametrize('method', METHODS)
