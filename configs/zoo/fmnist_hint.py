@@ -9,7 +9,8 @@
 #      the three teachers, beside pFEED-3.
 # Every run keeps its loss terms per epoch ("What the losses do").
 #     python tools/zoo.py configs/zoo/fmnist_hint.py --jobs 2 --threads 1
-_set_a = ['teacher:0', 'teacher:1', 'teacher:2']
+_base_ = ['./_base_/fmnist_hint_settings.py']
+
 _cells = (('translator', 'translator'), ('translatorbn', 'translator + BN'),
           ('conv1x1', '1x1 conv + BN + ReLU'))
 protocol = dict(
@@ -18,38 +19,15 @@ protocol = dict(
     metric='accuracy/top1',
     seeds=5,
     seed_base=1000,
-    teachers=dict(
-        label='teacher ResNet-20, set A (seeds 0-2)',
-        configs=[f'configs/teachers/fmnist_resnet20_s{s}.py'
-                 for s in range(3)],
-        weights='configs/zoo/teachers'),
+    teachers=_base_.teachers_set_a,
     settings=[
-        dict(name='student', label='student ResNet-20 alone',
-             config='configs/students/fmnist_resnet20.py'),
-        dict(name='ft', label='FT: FEED, 1 teacher (beta 500)',
-             config='configs/feed/ft_resnet20_resnet20_fmnist.py',
-             teachers=_set_a[:1]),
-        dict(name='fitnets', label='FitNets, 1 teacher (MMRazor config)',
-             config='configs/fitnets/fitnets_resnet20_resnet20_fmnist.py',
-             teachers=_set_a[:1]),
+        _base_.student, _base_.ft, _base_.fitnets,
         *[dict(name=f'{adapter}_{loss}',
                label=f'{label}, {loss.upper()}, 1 teacher',
                config=f'configs/feed_hint/hint_{adapter}_{loss}_resnet20_'
-               'resnet20_fmnist.py', teachers=_set_a[:1])
+               'resnet20_fmnist.py', teachers=['teacher:0'])
           for adapter, label in _cells for loss in ('l1', 'l2')],
-        dict(name='pfeed3', label='pFEED, 3 teachers',
-             config='configs/feed/pfeed_resnet20_3xresnet20_fmnist.py',
-             teachers=_set_a),
-        dict(name='pfitnets3',
-             label='pFitNets, 3 teachers (1x1 conv + BN + ReLU, L2, each)',
-             config='configs/feed_hint/hint_conv1x1_l2_resnet20_3xresnet20_'
-             'fmnist.py', teachers=_set_a),
-        dict(name='pfeed3_fitnets', label='pFEED, 3 teachers + FitNets(t0)',
-             config='configs/feed/pfeed_fitnets_resnet20_3xresnet20_fmnist'
-             '.py', teachers=_set_a),
-        dict(name='at3', label='AT, 3 teachers',
-             config='configs/at/at_resnet20_3xresnet20_fmnist.py',
-             teachers=_set_a),
+        _base_.pfeed3, _base_.pfitnets3, _base_.pfeed3_fitnets, _base_.at3
     ],
-    baselines=['student', 'fitnets', 'pfeed3'],
+    baselines=_base_.baselines,
 )
