@@ -54,6 +54,10 @@ def build_parser(description: str,
                         help="torch's CPU threads per run (default: torch's "
                         'own with one job, the cores divided among the '
                         'jobs with several); a run\'s numbers depend on it')
+    parser.add_argument('--import-results', metavar='JSON',
+                        help="a results file of this protocol (e.g. the "
+                        "committed one): its student runs count as "
+                        'finished, the others run')
     parser.add_argument('--list', action='store_true',
                         help='list the runs and their status, train nothing')
     parser.add_argument('--verbose', action='store_true',
@@ -114,7 +118,8 @@ def main(argv: Optional[Sequence[str]] = None, **parser_kwargs) -> None:
         cfg_options=args.cfg_options,
         jobs=args.jobs,
         threads=args.threads,
-        devices=devices)
+        devices=devices,
+        imported=args.import_results)
 
 
 def visible_devices(count: int) -> List[str]:

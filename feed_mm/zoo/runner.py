@@ -17,10 +17,10 @@ from mmengine.config import Config
 
 from feed_mm.apis.cli import load_config
 from feed_mm.apis.console import RunConsole, format_duration
-from feed_mm.apis.training import (evaluate_checkpoint, export_weights,
-                                   last_checkpoint, read_json, read_result,
-                                   set_max_epochs, train_and_evaluate,
-                                   write_json)
+from feed_mm.apis.training import (RESULT_FILE, evaluate_checkpoint,
+                                   export_weights, last_checkpoint,
+                                   read_json, read_result, set_max_epochs,
+                                   train_and_evaluate, write_json)
 from feed_mm.utils import FEEDConfigError, config_root
 from .ensemble import ensemble_metrics
 from .protocol import Protocol
@@ -204,7 +204,8 @@ def run_protocol(protocol: Protocol,
                  cfg_options: Optional[Dict[str, Any]] = None,
                  jobs: int = 1,
                  threads: Optional[int] = None,
-                 devices: Sequence[str] = ()) -> Dict[str, Any]:
+                 devices: Sequence[str] = (),
+                 imported: Optional[str] = None) -> Dict[str, Any]:
     """Train every run of ``protocol`` that has no result yet and write
     ``WORK_DIR/zoo_results.{json,md}`` after each.
 
@@ -228,6 +229,9 @@ def run_protocol(protocol: Protocol,
             with several).
         devices (Sequence[str]): CUDA devices to share among the workers,
             one each (``jobs`` at most ``len(devices)``). Defaults to none.
+        imported (str, optional): A results file of this protocol (a
+            committed ``zoo_results.json``): the student runs it holds are
+            taken as finished, not trained again (:func:`import_results`).
 
     Returns:
         dict: The results (as written to ``zoo_results.json``).
@@ -235,6 +239,9 @@ def run_protocol(protocol: Protocol,
     console = console or RunConsole()
     runs = plan_runs(protocol, work_dir, seeds, only)
     os.makedirs(work_dir, exist_ok=True)
+    if imported is not None:
+        count = import_results(protocol, runs, imported)
+        console.print(f'{count} finished run(s) taken from {imported}')
     start = time.perf_counter()
     cfg_options = dict(cfg_options or {})
     labels = {run.name: f'[{i:>{len(str(len(runs)))}}/{len(runs)}] '
@@ -279,6 +286,53 @@ def run_protocol(protocol: Protocol,
                   f'{osp.join(work_dir, CURVES_FILE)}; logs and checkpoints '
                   f'in {work_dir}/<setting>/seed<N>/')
     return results
+
+
+def import_results(protocol: Protocol, runs: Sequence[PlannedRun],
+                   path: str) -> int:
+    """Write the result of every student run that ``path`` (a results
+    file of ``protocol``, as :func:`run_protocol` writes it) holds and its
+    work dir lacks, so that a protocol run over several sessions or
+    machines goes on from its committed results: the seed's scores, wall
+    time, teacher fingerprints and per-epoch loss terms, no checkpoint. A
+    setting's entry counts only when its config and label are the
+    protocol's; a run that another setting learns from (``run:``) is not
+    imported, as its checkpoint is needed.
+
+    Returns:
+        int: The number of runs imported.
+    """
+    document = read_json(path)
+    if document is None or document.get('protocol') != protocol.name:
+        raise FEEDConfigError(
+            '--import-results', f'{path} is not a results file of the '
+            f'protocol {protocol.name!r}')
+    entries = {(entry['name'], entry['config'], entry['label']): entry
+               for entry in document['settings']}
+    settings = {setting.name: setting for setting in protocol.settings}
+    learnt_from = {ref.partition(':')[2] for setting in protocol.settings
+                   for ref in setting.teachers if ref.startswith('run:')}
+    count = 0
+    for run in runs:
+        if run.setting is None or run.setting in learnt_from or \
+                read_result(run.work_dir) is not None:
+            continue
+        setting = settings[run.setting]
+        entry = entries.get((setting.name, setting.config, setting.label))
+        seeds = {s['seed']: s for s in (entry or {}).get('seeds', [])}
+        if run.seed not in seeds:
+            continue
+        seed = seeds[run.seed]
+        os.makedirs(run.work_dir, exist_ok=True)
+        write_json(osp.join(run.work_dir, RESULT_FILE), dict(
+            name=run.name, setting=run.setting, seed=run.seed,
+            config=run.config, metric=protocol.metric, val=seed['val'],
+            test=seed['test'], wall_s=seed['wall_s'], work_dir=run.work_dir,
+            checkpoint=None,
+            teacher_fingerprints=seed.get('teacher_fingerprints'),
+            epoch_stats=seed.get('epoch_stats'), imported_from=path))
+        count += 1
+    return count
 
 
 def execute_run(protocol: Protocol, run: PlannedRun,

@@ -11,6 +11,7 @@ import tests.test_reliability.fault_hooks  # noqa: F401 - registers hooks
 from feed_mm.apis.console import RunConsole
 from feed_mm.apis.training import read_result
 from feed_mm.engine.teacher_provenance import file_fingerprint
+from feed_mm.utils import FEEDConfigError
 from feed_mm.zoo import parse_protocol, plan_runs, run_protocol
 from tests.helpers import REPO, TINY, call_tool
 
@@ -173,3 +174,31 @@ def test_parallel_jobs_give_the_results_of_one_at_a_time(tmp_path):
             for result in [read_result(run.work_dir)]]
     assert stats[1] == stats[2]
     assert all(epochs and 'loss' in epochs[0] for _, epochs, _, _ in stats[1])
+
+
+def test_finished_runs_come_from_a_results_file(tmp_path):
+    """A protocol goes on from its committed results on another machine:
+    the runs the file holds are not trained again, and the report is the
+    same."""
+    options = {k: int(v) for k, v in tiny_options().items()}
+    spec = dict(teachers=dict(configs=[TEACHER], epochs=1),
+                settings=[dict(name='student', config=TEACHER)],
+                student_epochs=1, seeds=2)
+    first = run_protocol(parse_protocol(spec, 'imported'),
+                         str(tmp_path / 'a'), RunConsole(),
+                         cfg_options=options, seeds=1)
+    # The other machine: the file of the first, and one more seed to run.
+    again = run_protocol(parse_protocol(spec, 'imported'),
+                         str(tmp_path / 'b'), RunConsole(),
+                         cfg_options=options,
+                         imported=str(tmp_path / 'a' / 'zoo_results.json'))
+    seed0, seed1 = again['settings'][0]['seeds']
+    assert seed0['test'] == first['settings'][0]['seeds'][0]['test']
+    assert seed0['epoch_stats'] == first['settings'][0]['seeds'][0][
+        'epoch_stats']
+    assert not glob.glob(str(tmp_path / 'b' / 'student' / 'seed0' / '*.pth'))
+    assert glob.glob(str(tmp_path / 'b' / 'student' / 'seed1' / '*.pth'))
+    with pytest.raises(FEEDConfigError, match='not a results file of'):
+        run_protocol(parse_protocol(spec, 'other'), str(tmp_path / 'c'),
+                     RunConsole(), cfg_options=options,
+                     imported=str(tmp_path / 'a' / 'zoo_results.json'))
