@@ -156,3 +156,29 @@ def test_no_network_is_one_line_naming_model_url_and_cache_path(
                  cache, 'by hand'):
         assert part in message, part
     assert not osp.exists(cache)
+
+
+def test_named_models_take_overrides_and_name_unknown_keys():
+    """A student and a teacher by name, their configs overridden as
+    mmpretrain.get_model(name, **overrides) overrides them; a key that is
+    neither in the named config nor an argument of its type names
+    itself."""
+    from feed_mm.models import FEEDDistill
+    algo = FEEDDistill(
+        architecture=dict(model=SMALL, overrides=dict(
+            head=dict(num_classes=7))),
+        teachers=dict(t0=dict(model=SMALL, ckpt=None, overrides=dict(
+            backbone=dict(widen_factor=0.5)))),
+        input_shape=(3, 32, 32), allow_random_teachers=True)
+    assert algo.student.head.fc.out_features == 7
+    assert algo.teachers.t0.backbone.conv1.conv.out_channels == 16
+    assert algo.student.backbone.conv1.conv.out_channels == 32
+    with pytest.raises(FEEDConfigError,
+                       match=r"model.teachers.t0.overrides.backbone."
+                       r"widen_factr: is not an option of MobileNetV2.*Did "
+                       r"you mean 'widen_factor'"):
+        FEEDDistill(architecture=SMALL, input_shape=(3, 32, 32),
+                    allow_random_teachers=True,
+                    teachers=dict(t0=dict(model=SMALL, ckpt=None,
+                                          overrides=dict(backbone=dict(
+                                              widen_factr=0.5)))))
