@@ -86,7 +86,7 @@ def plan_runs(protocol: Protocol, work_dir: str,
     """Every run of ``protocol`` in the order they are trained: seed by
     seed every setting (so that an interrupted protocol has its seeds
     complete across settings), each teacher just before the first run that
-    learns from it.
+    learns from it, the teachers no setting learns from last.
 
     Args:
         protocol (Protocol): The protocol.
@@ -148,6 +148,10 @@ def plan_runs(protocol: Protocol, work_dir: str,
                         protocol.seed_base + seed + setting.seed_offset,
                     },
                     epochs=protocol.student_epochs))
+    if only is None:
+        # Teachers no setting learns from are reference rows of the report
+        # (e.g. a pruned model before fine-tuning): they run last.
+        runs += [teacher for teacher in teacher_runs if teacher not in runs]
     return runs
 
 

@@ -19,10 +19,11 @@ group_fisher = dict(
         channel_unit_cfg=dict(
             type='GroupFisherChannelUnit',
             default_args=dict(normalization_type='flops'))))
-# The pruned teacher t0 at half its FLOPs (flops_0.50.pth of
-# ../group_fisher_prune_resnet20_fmnist.py, weights only) and its structure
-# (the fix_subnet.json GroupFisherSubModel writes), committed beside the
-# teachers it was pruned from.
-_pruned = '{{ fileDirname }}/../../zoo/teachers/fmnist_resnet20_s0_gf50'
+# The pruned teacher t0 at half its FLOPs (the flops_0.50.pth that
+# ../group_fisher_prune_resnet20_fmnist.py saves) and its structure (the
+# fix_subnet.json GroupFisherSubModel writes), committed beside the teachers
+# it was pruned from under that config's name.
+_pruned = '{{ fileDirname }}/../../zoo/teachers/' \
+    'group_fisher_prune_resnet20_fmnist'
 pruned_path = _pruned + '.pth'
 pruned_structure = _pruned + '.json'
