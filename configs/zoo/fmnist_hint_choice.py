@@ -9,10 +9,11 @@
 # configs/_base_/schedules/fmnist_recipe.py; a value at the grid's edge is
 # not taken until the grid is extended past it. The test column is not read.
 #     python tools/zoo.py configs/zoo/fmnist_hint_choice.py --jobs 2
-# Extended once: the best of the first four values lay at an edge for four
-# of the six cells (FitNets' own 100 among them).
+# Extended twice: the best of the first four values lay at an edge for four
+# of the six cells (FitNets' own 100 among them), then at 10 for two of the
+# L2 cells.
 _grid = dict(l1=(160.0, 500.0, 1600.0, 5000.0, 16000.0),
-             l2=(10.0, 32.0, 100.0, 320.0, 1000.0))
+             l2=(3.2, 10.0, 32.0, 100.0, 320.0, 1000.0))
 _cells = [
     # name, config, label
     ('translator_l1', 'configs/feed/ft_resnet20_resnet20_fmnist.py',
