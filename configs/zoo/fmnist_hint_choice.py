@@ -38,7 +38,9 @@ protocol = dict(
                  for s in range(3)],
         weights='configs/zoo/teachers'),
     settings=[
-        dict(name=f'{name}_w{weight:g}', label=f'{label}, weight {weight:g}',
+        # A setting name has no dot: weight 3.2 is w3p2.
+        dict(name=f'{name}_w' + f'{weight:g}'.replace('.', 'p'),
+             label=f'{label}, weight {weight:g}',
              config=config, teachers=['teacher:0'],
              cfg_options={'model.distiller.feed_loss.loss_weight': weight})
         for name, config, label in _cells
