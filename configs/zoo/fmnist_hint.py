@@ -5,8 +5,9 @@
 #      FitNets' 1x1 conv + BN + ReLU, each with FEED's L1 or FitNets'
 #      normalised squared L2, each at its weight chosen on val
 #      (fmnist_hint_choice.py), beside today's FT and FitNets;
-#   2. the multi-teacher forms: pFitNets-3, pFEED-3 + FitNets(t0), AT from
-#      the three teachers, beside pFEED-3.
+#   2. the multi-teacher forms: pFitNets-3, FitNets' adapter with FEED's L1
+#      per teacher, pFEED-3 + FitNets(t0), AT from the three teachers,
+#      beside pFEED-3.
 # Every run keeps its loss terms per epoch ("What the losses do").
 #     python tools/zoo.py configs/zoo/fmnist_hint.py --jobs 2 --threads 1
 _base_ = ['./_base_/fmnist_hint_settings.py']
@@ -27,7 +28,8 @@ protocol = dict(
                config=f'configs/feed_hint/hint_{adapter}_{loss}_resnet20_'
                'resnet20_fmnist.py', teachers=['teacher:0'])
           for adapter, label in _cells for loss in ('l1', 'l2')],
-        _base_.pfeed3, _base_.pfitnets3, _base_.pfeed3_fitnets, _base_.at3
+        _base_.pfeed3, _base_.pfitnets3, _base_.pfeed3_conv1x1,
+        _base_.pfeed3_fitnets, _base_.at3
     ],
     baselines=_base_.baselines,
 )

@@ -28,6 +28,7 @@ PEERS = [
       for cell in ('translatorbn_l1', 'conv1x1_l1', 'translator_l2',
                    'translatorbn_l2', 'conv1x1_l2')],
     'configs/feed_hint/hint_conv1x1_l2_resnet20_3xresnet20_fmnist.py',
+    'configs/feed_hint/hint_conv1x1_l1_resnet20_3xresnet20_fmnist.py',
     'configs/feed/pfeed_fitnets_resnet20_3xresnet20_fmnist.py',
     'configs/at/at_resnet20_3xresnet20_fmnist.py',
 ]

@@ -23,6 +23,11 @@ pfitnets3 = dict(
     label='pFitNets, 3 teachers (1x1 conv + BN + ReLU, L2, each)',
     config='configs/feed_hint/hint_conv1x1_l2_resnet20_3xresnet20_fmnist.py',
     teachers=_set_a)
+pfeed3_conv1x1 = dict(
+    name='pfeed3_conv1x1',
+    label='pFEED-3 frame, 1x1 conv + BN + ReLU, L1, each',
+    config='configs/feed_hint/hint_conv1x1_l1_resnet20_3xresnet20_fmnist.py',
+    teachers=_set_a)
 pfeed3_fitnets = dict(
     name='pfeed3_fitnets', label='pFEED, 3 teachers + FitNets(t0)',
     config='configs/feed/pfeed_fitnets_resnet20_3xresnet20_fmnist.py',
