@@ -81,8 +81,10 @@ class Protocol:
     notes: str = ''
     # Folder of the teachers' weights-only checkpoints (None: train them).
     teacher_weights: Optional[str] = None
-    # Settings of N = 0, 1, ... teachers, plotted against N.
-    n_curve: Tuple[str, ...] = ()
+    # Per curve (label), the settings of N = 0, 1, ... teachers (None: not
+    # run), plotted against N.
+    n_curve: Dict[str, Tuple[Optional[str], ...]] = field(
+        default_factory=dict)
 
     @property
     def teacher_configs(self) -> Tuple[str, ...]:
@@ -147,6 +149,26 @@ def _setting_names(value: Any, names: List[str],
             raise FEEDConfigError(f'{key}[{i}]', f'{name!r} is not a setting '
                                   f'({", ".join(names)})')
     return tuple(value)
+
+
+def _n_curves(value: Any, names: List[str],
+              key: str) -> Dict[str, Tuple[Optional[str], ...]]:
+    """The curves of ``n_curve``: a list of setting names for N = 0, 1,
+    ... (one curve), or ``label -> list`` (a curve each), None where a
+    curve has no setting for that N."""
+    curves = value if isinstance(value, Mapping) else {'': value}
+    parsed = {}
+    for label, settings in curves.items():
+        curve_key = f'{key}.{label}' if label else key
+        if not isinstance(settings, (list, tuple)):
+            raise FEEDConfigError(curve_key, f'must be a list of setting '
+                                  f'names, got {settings!r}')
+        for i, name in enumerate(settings):
+            if name is not None and name not in names:
+                raise FEEDConfigError(f'{curve_key}[{i}]', f'{name!r} is not '
+                                      f'a setting ({", ".join(names)})')
+        parsed[str(label)] = tuple(settings)
+    return parsed
 
 
 def _optional_name(value: Any, key: str) -> Optional[str]:
@@ -266,9 +288,9 @@ def parse_protocol(spec: Mapping, name: str) -> Protocol:
                                   f'{skey}.cfg_options'),
                 pool=_optional_name(raw.get('pool'), f'{skey}.pool')))
     names = [s.name for s in settings]
-    baselines, n_curve = (_setting_names(spec.get(field) or (), names,
-                                         f'{key}.{field}')
-                          for field in ('baselines', 'n_curve'))
+    baselines = _setting_names(spec.get('baselines') or (), names,
+                               f'{key}.baselines')
+    n_curve = _n_curves(spec.get('n_curve') or (), names, f'{key}.n_curve')
     metric = spec.get('metric', 'accuracy/top1')
     if not isinstance(metric, str):
         raise FEEDConfigError(f'{key}.metric', f'must be a metric name, got '

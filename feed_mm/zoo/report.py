@@ -2,7 +2,8 @@
 JSON document, and written as a Markdown table."""
 import statistics
 import textwrap
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import (Any, Dict, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 from feed_mm.apis.curves import find_scalar_logs, read_series
 from .protocol import Protocol
@@ -224,34 +225,47 @@ def _pool_lines(results: Dict[str, Any], labels: Dict[str, str],
     return lines
 
 
-def plot_n_curve(results: Dict[str, Any], names: Sequence[str],
+def plot_n_curve(results: Dict[str, Any],
+                 curves: Union[Sequence[Optional[str]],
+                               Mapping[str, Sequence[Optional[str]]]],
                  out_file: str) -> None:
-    """The test metric against the number of teachers N = 0, 1, ... (the
-    settings ``names`` in that order): each seed as a dot, the mean with its
-    95 % t-interval."""
+    """The test metric against the number of teachers N = 0, 1, ...: per
+    curve (``label -> setting names`` in the order of N, None where it has
+    none; or one list), each seed as a dot, the mean with its 95 %
+    t-interval."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    if not isinstance(curves, Mapping):
+        curves = {'': curves}
     by_name = {entry['name']: entry for entry in results['settings']}
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    means, lows, highs, ns = [], [], [], []
-    for n, name in enumerate(names):
-        entry = by_name.get(name)
-        if entry is None:
-            continue
-        values = [s['test'] for s in entry['seeds'] if s['test'] is not None]
-        ax.plot([n] * len(values), values, '.', color='C0', alpha=0.4)
-        summary = mean_std(values)
-        half = 0.0 if summary['std'] is None else t_quantile(
-            0.95, len(values) - 1) * summary['std'] / len(values)**0.5
-        ns.append(n)
-        means.append(summary['mean'])
-        lows.append(half)
-        highs.append(half)
-    ax.errorbar(ns, means, yerr=[lows, highs], color='C1', marker='o',
-                capsize=4, label='mean, 95 % t-interval')
+    ticks = set()
+    for colour, (label, names) in enumerate(curves.items()):
+        # Curves side by side at each N, so that their dots do not hide.
+        shift = 0.08 * (colour - (len(curves) - 1) / 2)
+        means, halves, ns = [], [], []
+        for n, name in enumerate(names):
+            entry = by_name.get(name)
+            if entry is None:
+                continue
+            values = [s['test'] for s in entry['seeds']
+                      if s['test'] is not None]
+            ax.plot([n + shift] * len(values), values, '.',
+                    color=f'C{colour}', alpha=0.4)
+            summary = mean_std(values)
+            half = 0.0 if summary['std'] is None else t_quantile(
+                0.95, len(values) - 1) * summary['std'] / len(values)**0.5
+            ns.append(n)
+            means.append(summary['mean'])
+            halves.append(half)
+        ticks.update(ns)
+        ax.errorbar([n + shift for n in ns], means, yerr=halves,
+                    color=f'C{colour}', marker='o', capsize=4,
+                    label=f'{label}: mean, 95 % t-interval' if label else
+                    'mean, 95 % t-interval')
     ax.set(xlabel='number of teachers N (0: the student alone)',
-           ylabel=f'test {results["metric"]}', xticks=ns)
+           ylabel=f'test {results["metric"]}', xticks=sorted(ticks))
     # A protocol's title is a sentence: wrapped so that it fits the figure.
     ax.set_title(textwrap.fill(results['title'], 70), fontsize=8)
     ax.legend(fontsize=8)

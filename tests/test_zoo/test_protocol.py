@@ -143,6 +143,8 @@ def test_plan_only_brings_dependencies_and_seeds_override():
     (dict(teachers=dict(groups=[dict(configs=['t.py'], size=1)])),
      r'protocol.teachers.groups\[0\].size'),
     (dict(n_curve=['student', 'pfeed9']), r'protocol.n_curve\[1\]'),
+    (dict(n_curve=dict(pfeed=['student', None, 'pfeed9'])),
+     r'protocol.n_curve.pfeed\[2\]'),
     (dict(settings=[dict(name='s', config='s.py', pool=3)]),
      r'protocol.settings\[0\].pool'),
 ])

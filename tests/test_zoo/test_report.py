@@ -64,6 +64,11 @@ def test_pools_average_each_seed_and_compare_with_pooled_baselines(
     plot_n_curve(dict(_results(entries), title='t'), ['student', 'ft', 'p'],
                  str(out))
     assert out.stat().st_size > 5000
+    # Two curves, one without N = 1.
+    plot_n_curve(dict(_results(entries), title='t'),
+                 dict(a=['student', 'ft', 'p'], b=['student', None, 'p']),
+                 str(out))
+    assert out.stat().st_size > 5000
 
 
 def test_rows_from_other_teachers_are_compared_on_their_own_teachers():
