@@ -70,18 +70,20 @@ def test_installed_package_carries_its_configs_and_tools(installed):
 
 
 def test_user_config_inherits_feed_mm_bases_and_trains(installed):
-    """The inherited config learns from the committed teacher the package
-    ships beside it."""
-    user = installed['project'] / 'my_ft.py'
+    """The inherited config learns from the committed teachers the package
+    ships beside it (named relative to the config), from the user's
+    project directory."""
+    user = installed['project'] / 'my_pfeed.py'
     user.write_text(
-        "_base_ = ['feed_mm::feed/ft_resnet20_resnet20_digits.py']\n")
-    work_dir = installed['project'] / 'work_dirs' / 'my_ft'
+        "_base_ = ['feed_mm::feed/pfeed_resnet20_2xresnet20_digits.py']\n")
+    work_dir = installed['project'] / 'work_dirs' / 'my_pfeed'
     result = _run(installed, installed['tools'] / 'train.py', user.name,
                   '--cfg-options', *TINY)
     assert result.returncode == 0, result.stderr[-3000:]
     # Relative work dirs are the user's, not the package's.
     assert (work_dir / 'epoch_1.pth').is_file()
-    assert 'distill.loss_feed_t0' in result.stdout + result.stderr
+    log = result.stdout + result.stderr
+    assert 'distill.loss_feed_t0' in log and 'distill.loss_feed_t1' in log
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -64,20 +64,6 @@ def test_mmengine_builds_feed_mm_configs_by_path():
     assert type(model.backbone).__name__ == 'CifarResNet'
 
 
-def test_committed_teacher_configs_train_from_another_directory(tmp_path):
-    """A FEED config whose teachers are the committed weights, named by its
-    feed_mm:: path and trained from another working directory: the files
-    are found relative to the config."""
-    from tests.helpers import TINY
-    out = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'train.py'),
-         'feed_mm::feed/pfeed_resnet20_2xresnet20_digits.py', '--work-dir',
-         'pfeed2', '--cfg-options', *TINY], capture_output=True, text=True,
-        cwd=tmp_path, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert (tmp_path / 'pfeed2' / 'epoch_1.pth').is_file()
-
-
 def test_demo_lists_its_runs_from_another_directory(tmp_path):
     out = subprocess.run(
         [sys.executable, osp.join(REPO, 'tools', 'demo.py'), '--list'],

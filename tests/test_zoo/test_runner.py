@@ -47,35 +47,58 @@ def scalar_epochs(work_dir):
     return starts
 
 
-def test_runner_skips_finished_and_resumes_interrupted(tmp_path):
+@pytest.fixture(scope='module')
+def finished(tmp_path_factory):
+    """The tiny protocol trained to its end, one run after another on one
+    thread: its work dir and results."""
+    work_dir = str(tmp_path_factory.mktemp('zoo'))
+    results = run_protocol(protocol(), work_dir, RunConsole(),
+                           cfg_options=int_options(), threads=1)
+    return work_dir, results
+
+
+def int_options():
+    return {k: int(v) for k, v in tiny_options().items()}
+
+
+def run_stats(spec_protocol, work_dir):
+    """Each run's name, loss terms epoch by epoch, and scores."""
+    return [(run.name, result['epoch_stats'], result['val'], result['test'])
+            for run in plan_runs(spec_protocol, work_dir)
+            for result in [read_result(run.work_dir)]]
+
+
+def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
     work_dir = str(tmp_path / 'zoo')
-    options = {k: int(v) for k, v in tiny_options().items()}
-    interrupt = dict(options, custom_hooks=[
+    interrupt = dict(int_options(), custom_hooks=[
         dict(type='InterruptAfterEpochHook', epoch=1)])
-    console = RunConsole()
-    runs = plan_runs(protocol(), work_dir)
-    # The teacher is trained just before the first run that learns from it.
-    student, teacher, ft = runs
-
-    # The student is stopped after its first epoch.
+    [student] = [run for run in plan_runs(protocol(), work_dir)
+                 if run.name == 'student_seed0']
     with pytest.raises(RuntimeError, match='interrupted after epoch 1'):
-        run_protocol(protocol(), work_dir, console, cfg_options=interrupt)
+        run_protocol(protocol(), work_dir, RunConsole(), only=['student'],
+                     cfg_options=interrupt, threads=1)
     assert student.status() == 'interrupted'
-    assert teacher.status() == ft.status() == 'to run'
 
-    results = run_protocol(protocol(), work_dir, console,
-                           cfg_options=options)
-    assert [run.status() for run in runs] == ['done'] * 3
-    # The student's second start trained (and validated) epoch 2 only.
+    run_protocol(protocol(), work_dir, RunConsole(), only=['student'],
+                 cfg_options=int_options(), threads=1)
+    assert student.status() == 'done'
+    # The second start trained (and validated) epoch 2 only.
     assert scalar_epochs(student.work_dir) == [[1], [2]]
-    teacher_result = open(osp.join(teacher.work_dir,
+
+
+def test_finished_runs_are_not_trained_again_and_reported(finished,
+                                                          tmp_path):
+    work_dir, results = finished
+    runs = plan_runs(protocol(), work_dir)
+    assert [run.status() for run in runs] == ['done'] * 3
+    teacher_result = open(osp.join(runs[1].work_dir,
                                    'run_result.json')).read()
-    # A finished run is not trained again.
-    assert run_protocol(protocol(), work_dir, console,
-                        cfg_options=options)['settings'] == results['settings']
-    assert open(osp.join(teacher.work_dir,
+    again = run_protocol(protocol(), work_dir, RunConsole(),
+                         cfg_options=int_options(), threads=1)
+    assert again['settings'] == results['settings']
+    assert open(osp.join(runs[1].work_dir,
                          'run_result.json')).read() == teacher_result
-    assert scalar_epochs(ft.work_dir) == [[1, 2]]
+    assert scalar_epochs(runs[2].work_dir) == [[1, 2]]
 
     assert results['runs_finished'] == results['runs_planned'] == 3
     by_name = {s['name']: s for s in results['settings']}
@@ -125,7 +148,7 @@ def test_committed_teacher_weights_are_evaluated_not_trained(tmp_path):
         settings=[dict(name='pfeed2', config=PFEED2,
                        teachers=['teacher:0', 'teacher:1'])],
         seeds=1, student_epochs=1)
-    options = {k: int(v) for k, v in tiny_options().items()}
+    options = int_options()
     first = run_protocol(parse_protocol(spec, 'w'), str(tmp_path / 'a'),
                          RunConsole(), cfg_options=options)
     files = sorted(p.name for p in weights.iterdir())
@@ -149,54 +172,40 @@ def test_committed_teacher_weights_are_evaluated_not_trained(tmp_path):
         file_fingerprint(str(weights / 'digits_resnet20_s0.pth'))['sha256']]
 
 
-def test_parallel_jobs_give_the_results_of_one_at_a_time(tmp_path):
+def test_parallel_jobs_give_the_results_of_one_at_a_time(finished,
+                                                        tmp_path):
     """Two worker processes train the protocol's runs, each run once the
     teacher it learns from has finished, with the numbers of the runs
     trained one after the other on the same thread count."""
-    options = {k: int(v) for k, v in tiny_options().items()}
-    spec = dict(teachers=dict(configs=[TEACHER], epochs=1),
-                settings=[dict(name='student', config=TEACHER),
-                          dict(name='ft', config=FT, teachers=['teacher:0'])],
-                student_epochs=1, seeds=1)
-    stats = {}
-    for jobs in (1, 2):
-        work_dir = str(tmp_path / f'jobs{jobs}')
-        results = run_protocol(parse_protocol(spec, 'jobs'), work_dir,
-                               RunConsole(), cfg_options=options, jobs=jobs,
-                               threads=1)
-        assert results['runs_finished'] == 3
-        # Each run's loss terms, epoch by epoch, and its scores.
-        stats[jobs] = [
-            (run.name, result['epoch_stats'], result['val'], result['test'])
-            for run in plan_runs(parse_protocol(spec, 'jobs'), work_dir)
-            for result in [read_result(run.work_dir)]]
-    assert stats[1] == stats[2]
-    assert all(epochs and 'loss' in epochs[0] for _, epochs, _, _ in stats[1])
+    work_dir = str(tmp_path / 'jobs2')
+    results = run_protocol(protocol(), work_dir, RunConsole(),
+                           cfg_options=int_options(), jobs=2, threads=1)
+    assert results['runs_finished'] == 3
+    sequential = run_stats(protocol(), finished[0])
+    assert run_stats(protocol(), work_dir) == sequential
+    assert all(epochs and 'loss' in epochs[0]
+               for _, epochs, _, _ in sequential)
 
 
-def test_finished_runs_come_from_a_results_file(tmp_path):
+def test_finished_runs_come_from_a_results_file(finished, tmp_path):
     """A protocol goes on from its committed results on another machine:
     the runs the file holds are not trained again, and the report is the
     same."""
-    options = {k: int(v) for k, v in tiny_options().items()}
-    spec = dict(teachers=dict(configs=[TEACHER], epochs=1),
-                settings=[dict(name='student', config=TEACHER)],
-                student_epochs=1, seeds=2)
-    first = run_protocol(parse_protocol(spec, 'imported'),
-                         str(tmp_path / 'a'), RunConsole(),
-                         cfg_options=options, seeds=1)
-    # The other machine: the file of the first, and one more seed to run.
-    again = run_protocol(parse_protocol(spec, 'imported'),
-                         str(tmp_path / 'b'), RunConsole(),
-                         cfg_options=options,
-                         imported=str(tmp_path / 'a' / 'zoo_results.json'))
+    committed = osp.join(finished[0], 'zoo_results.json')
+    # The other machine: the file, and one more seed of the student to run.
+    again = run_protocol(protocol(), str(tmp_path / 'b'), RunConsole(),
+                         seeds=2, only=['student'], cfg_options=int_options(),
+                         threads=1, imported=committed)
     seed0, seed1 = again['settings'][0]['seeds']
-    assert seed0['test'] == first['settings'][0]['seeds'][0]['test']
-    assert seed0['epoch_stats'] == first['settings'][0]['seeds'][0][
-        'epoch_stats']
+    [reference] = [s for s in finished[1]['settings']
+                   if s['name'] == 'student']
+    assert {k: v for k, v in seed0.items() if k != 'work_dir'} == {
+        k: v for k, v in reference['seeds'][0].items() if k != 'work_dir'}
     assert not glob.glob(str(tmp_path / 'b' / 'student' / 'seed0' / '*.pth'))
     assert glob.glob(str(tmp_path / 'b' / 'student' / 'seed1' / '*.pth'))
+    other = parse_protocol(dict(teachers=dict(configs=[TEACHER], epochs=1),
+                                settings=[dict(name='student',
+                                               config=TEACHER)]), 'other')
     with pytest.raises(FEEDConfigError, match='not a results file of'):
-        run_protocol(parse_protocol(spec, 'other'), str(tmp_path / 'c'),
-                     RunConsole(), cfg_options=options,
-                     imported=str(tmp_path / 'a' / 'zoo_results.json'))
+        run_protocol(other, str(tmp_path / 'c'), RunConsole(),
+                     cfg_options=int_options(), imported=committed)
