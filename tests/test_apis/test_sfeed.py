@@ -48,8 +48,14 @@ def test_sfeed_killed_in_generation_1_resumes_without_retraining(tmp_path):
     assert not osp.isfile(osp.join(work_dir, 'gen_1', 'sfeed_result.json'))
     gen0_mtime = os.stat(osp.join(work_dir, 'gen_0', 'epoch_3.pth')).st_mtime
 
-    refused = call_tool(*_command(work_dir))
-    assert refused.returncode == 2 and '--resume' in refused.stderr
+    from feed_mm.apis import load_config
+    from feed_mm.apis.sfeed import run_sfeed_config
+    from feed_mm.utils import FEEDConfigError
+    cfg = load_config(osp.join(REPO, CONFIG), work_dir,
+                      parse_cfg_options(OPTIONS), 'none')
+    with default_scope_kept(), pytest.raises(FEEDConfigError,
+                                             match='pass --resume'):
+        run_sfeed_config(cfg, generations=2)
 
     resumed = call_tool(*_command(work_dir, '--resume'))
     assert resumed.returncode == 0, resumed.stderr[-3000:]

@@ -50,15 +50,16 @@ def test_measured_metafile_rows_list_their_teacher_checkpoints():
                     len(sha) == 64 and int(sha, 16) >= 0 for sha in shas)
 
 
-def assert_report_in_readme(results_file: str, metafile_rows: dict) -> dict:
-    """The README holds the zoo runner's report of ``results_file`` row for
-    row, and each metafile row ``name -> setting`` gives that setting's
-    mean (null while the setting has no run) and its method README gives
-    mean and std; returns the settings by name."""
+def assert_report_in_readme(results_file: str, metafile_rows: dict,
+                            method: str = 'feed') -> dict:
+    """The README of ``method`` holds the zoo runner's report of
+    ``results_file`` row for row, and each metafile row ``name -> setting``
+    gives that setting's mean (null while the setting has no run) and its
+    method README gives mean and std; returns the settings by name."""
     from feed_mm.zoo.report import format_report
     with open(osp.join(FEED, 'results', results_file)) as f:
         results = json.load(f)
-    readme = open(osp.join(FEED, 'README.md')).read()
+    readme = open(osp.join(REPO, 'configs', method, 'README.md')).read()
     rows = [line for line in format_report(results).splitlines()
             if line.startswith('| ')]
     # A row for every setting and every pool.
@@ -145,6 +146,20 @@ def test_readme_fmnist_tables_match_the_results_files():
                           'fmnist_cpu_reconstruction_error.md')).read()
     for row in recon.strip().splitlines():
         assert row in readme, row
+
+
+def test_pruning_readme_tables_match_the_results_files():
+    """The recovery on 500 images: its report in the README, its means in
+    the metafile."""
+    rows = {
+        'group_fisher_finetune_resnet20_fmnist': 'finetune',
+        'ft_groupfisher_resnet20_resnet20_fmnist': 'ft',
+        'pfeed_groupfisher_resnet20_3xresnet20_fmnist': 'pfeed3',
+        'fitnets_groupfisher_resnet20_resnet20_fmnist': 'fitnets',
+    }
+    by_name = assert_report_in_readme('fmnist_pruning.json', rows,
+                                      method='pruning')
+    assert all(len(by_name[name]['seeds']) == 3 for name in rows.values())
 
 
 # The settings of each peer README's results table; the FEED rows to
