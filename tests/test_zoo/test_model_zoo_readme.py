@@ -149,8 +149,8 @@ def test_readme_fmnist_tables_match_the_results_files():
 
 
 def test_pruning_readme_tables_match_the_results_files():
-    """The recovery on 500 images: its report in the README, its means in
-    the metafile."""
+    """The recovery on 500 images: its report in the README and the guide,
+    its means in the metafile."""
     rows = {
         'group_fisher_finetune_resnet20_fmnist': 'finetune',
         'ft_groupfisher_resnet20_resnet20_fmnist': 'ft',
@@ -160,6 +160,17 @@ def test_pruning_readme_tables_match_the_results_files():
     by_name = assert_report_in_readme('fmnist_pruning.json', rows,
                                       method='pruning')
     assert all(len(by_name[name]['seeds']) == 3 for name in rows.values())
+    # The guide's table: mean, std and the difference with fine-tuning
+    # alone.
+    guide = open(osp.join(REPO, 'docs', 'distil_your_own_models.md')).read()
+    for name in rows.values():
+        test = by_name[name]['test']
+        cell = f"| {test['mean']:.2f} ± {test['std']:.2f}"
+        diff = by_name[name]['differences'].get('finetune')
+        if diff:
+            cell += (f" ({diff['mean']:+.2f} [{diff['low']:+.2f}, "
+                     f"{diff['high']:+.2f}])")
+        assert cell + ' |' in guide, name
 
 
 # The settings of each peer README's results table; the FEED rows to
