@@ -89,7 +89,8 @@ def train_in_process(config: str, work_dir: str, options=()) -> str:
     from feed_mm.apis import load_config
     cfg = load_config(osp.join(REPO, config), work_dir,
                       parse_cfg_options(list(TINY) + list(options)), 'none')
-    Runner.from_cfg(cfg).train()
+    with default_scope_kept():
+        Runner.from_cfg(cfg).train()
     return work_dir
 
 

@@ -11,6 +11,7 @@ import feed_mm  # noqa: F401
 from feed_mm.apis.analysis import (format_errors_table, mean_over_seeds,
                                    reconstruction_errors,
                                    recorded_feed_features)
+from feed_mm.apis.curves import find_scalar_logs
 from tests.helpers import REPO, TINY, build_razor_model, call_tool
 
 FEED_2T = 'configs/feed/pfeed_resnet20_2xresnet20_digits.py'
@@ -104,8 +105,8 @@ def test_plot_curves_from_runner_logs(digits_teachers, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert 's0: 1 loss terms, 1 metrics' in result.stdout
     assert out.read_bytes()[:4] == b'\x89PNG'
-    missing = call_tool('tools/analysis/plot_curves.py', str(tmp_path))
-    assert missing.returncode != 0 and 'scalars.json' in missing.stderr
+    with pytest.raises(FileNotFoundError, match='scalars.json'):
+        find_scalar_logs(str(tmp_path))
 
 
 def test_mean_over_seeds_by_hand():

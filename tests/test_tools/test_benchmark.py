@@ -19,8 +19,7 @@ def bench(tmp_path_factory):
     result = run_tool('tools/analysis/benchmark.py', '--preset', 'digits',
                       '--batch-size', '8', '--teachers', '1', '2',
                       '--warmup', '1', '--repeats', '1', '--threads', '1',
-                      '--options', 'bf16', 'channels_last',
-                      '--json', str(path))
+                      '--options', 'bf16', '--json', str(path))
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(path.read_text()), result.stdout
 
@@ -43,7 +42,7 @@ def test_meta_units_and_table(bench):
     assert meta['preset'] == 'digits' and meta['device'] == 'cpu'
     assert meta['batch_size'] == 8 and meta['input_shape'] == [3, 32, 32]
     assert meta['teacher_counts'] == [1, 2]
-    assert meta['options'] == ['bf16', 'channels_last']
+    assert meta['options'] == ['bf16']
     assert (meta['warmup'], meta['repeats'], meta['threads']) == (1, 1, 1)
     assert meta['memory_method'] == 'peak_rss_of_a_fresh_process'
     assert 'tools/analysis/benchmark.py' in meta['command']
@@ -53,7 +52,7 @@ def test_meta_units_and_table(bench):
     assert machine['torch_threads'] == 1 and machine['torch']
     assert {'*_ms', '*_mib'} <= set(results['units'])
     assert '| N | student step (ms) |' in stdout
-    assert '| 2 | channels_last |' in stdout and '| FEED N=2 |' in stdout
+    assert '| 2 | bf16 |' in stdout and '| FEED N=2 |' in stdout
 
 
 def test_student_and_teachers(bench):
@@ -109,7 +108,7 @@ def test_runs_derive_from_the_measured_times(bench):
 def test_options_and_their_speedups(bench):
     results, _ = bench
     runs = {run['n']: run for run in results['runs']}
-    for n, variant in ((1, 'bf16'), (2, 'bf16'), (2, 'channels_last')):
+    for n, variant in ((1, 'bf16'), (2, 'bf16')):
         run, option = runs[n], runs[n]['options'][variant]
         assert option['teacher_phase_ms'] > 0 and option['feed_step_ms'] > 0
         assert option['first_step_ms'] > 0

@@ -11,7 +11,8 @@ import os.path as osp
 import numpy as np
 import torch
 
-from tests.helpers import REPO, call_tool, train_in_process
+from feed_mm.apis.export import export_student
+from tests.helpers import REPO, train_in_process
 
 PRUNE = 'configs/pruning/group_fisher_prune_resnet20_fmnist.py'
 FINETUNE = 'configs/pruning/group_fisher_finetune_resnet20_fmnist.py'
@@ -41,9 +42,7 @@ def test_prune_recover_with_feed_and_serve(tmp_path, fashion_mnist_root):
     assert any(kept[unit] < unpruned[unit] for unit in kept)
 
     student = tmp_path / 'student.pth'
-    result = call_tool('tools/convert_to_student.py',
-                       osp.join(feed_dir, 'epoch_1.pth'), str(student))
-    assert result.returncode == 0, result.stderr[-3000:]
+    export_student(osp.join(feed_dir, 'epoch_1.pth'), str(student))
 
     # The plain pruned model of the run's structure, as a user serves it.
     config = tmp_path / 'deploy.py'
