@@ -167,8 +167,8 @@ def test_committed_teacher_weights_are_evaluated_not_trained(tmp_path):
         file_fingerprint(str(weights / 'digits_resnet20_s0.pth'))['sha256']]
 
 
-def test_parallel_jobs_give_the_results_of_one_at_a_time(finished,
-                                                        tmp_path):
+def test_parallel_jobs_give_the_results_of_one_at_a_time(
+        finished, tmp_path):
     """Two worker processes train the protocol's runs, each run once the
     teacher it learns from has finished, with the numbers of the runs
     trained one after the other on the same thread count."""
