@@ -173,6 +173,23 @@ def test_pruning_readme_tables_match_the_results_files():
         assert cell + ' |' in guide, name
 
 
+def test_feed_hint_readme_table_matches_the_results_file():
+    """The adapter x loss cells and the multi-teacher forms on 50 images
+    per class: report in the README, means in the metafile, 5 seeds."""
+    rows = {
+        f'hint_{adapter}_{loss}_resnet20_resnet20_fmnist': f'{adapter}_{loss}'
+        for adapter in ('translator', 'translatorbn', 'conv1x1')
+        for loss in ('l1', 'l2')
+    }
+    rows.update({
+        'hint_conv1x1_l2_resnet20_3xresnet20_fmnist': 'pfitnets3',
+        'hint_conv1x1_l1_resnet20_3xresnet20_fmnist': 'pfeed3_conv1x1',
+    })
+    by_name = assert_report_in_readme('fmnist_hint.json', rows,
+                                      method='feed_hint')
+    assert all(len(setting['seeds']) == 5 for setting in by_name.values())
+
+
 # The settings of each peer README's results table; the FEED rows to
 # compare with (FT, pFEED-3) follow them there.
 PEER_README_ROWS = {
