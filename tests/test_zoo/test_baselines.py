@@ -27,7 +27,8 @@ PEERS = [
     *[f'configs/feed_hint/hint_{cell}_resnet20_resnet20_fmnist.py'
       for cell in ('translatorbn_l1', 'conv1x1_l1', 'translator_l2',
                    'translatorbn_l2', 'conv1x1_l2')],
-    'configs/feed_hint/hint_conv1x1_l2_resnet20_3xresnet20_fmnist.py',
+    *[f'configs/feed_hint/hint_conv1x1_l2_resnet20_{n}xresnet20_fmnist.py'
+      for n in (2, 3, 5)],
     'configs/feed_hint/hint_conv1x1_l1_resnet20_3xresnet20_fmnist.py',
     'configs/feed/pfeed_fitnets_resnet20_3xresnet20_fmnist.py',
     'configs/at/at_resnet20_3xresnet20_fmnist.py',
