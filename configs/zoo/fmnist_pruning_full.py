@@ -4,7 +4,10 @@
 # 3 seeds.
 #     python tools/zoo.py configs/zoo/fmnist_pruning_full.py --jobs 2 \
 #         --threads 1
-_base_ = ['./_base_/fmnist_pruning_settings.py']
+_base_ = [
+    './_base_/fmnist_pruning_settings.py',
+    './_base_/fmnist_full_split.py',
+]
 
 protocol = dict(
     title='Fashion-MNIST, GroupFisher-pruned ResNet-20 (half its FLOPs) '
@@ -13,13 +16,8 @@ protocol = dict(
     seeds=3,
     seed_base=1000,
     teachers=_base_.teachers,
-    student_cfg_options={
-        'train_dataloader.dataset.num_per_class': None,
-        'train_dataloader.batch_size': 128,
-        'optim_wrapper.optimizer.lr': 0.1,
-        # A checkpoint per epoch: a killed run resumes within minutes.
-        'default_hooks.checkpoint.interval': 1},
-    student_epochs=4,
+    student_cfg_options=_base_.full_split_options,
+    student_epochs=_base_.full_split_epochs,
     settings=_base_.settings,
     baselines=['finetune'],
 )
