@@ -89,6 +89,9 @@ def test_finished_runs_are_not_trained_again_and_reported(finished,
                                                           tmp_path):
     work_dir, results = finished
     runs = plan_runs(protocol(), work_dir)
+    # The teacher is trained just before the first run that learns from it.
+    assert [run.name for run in runs] == ['student_seed0', 'teacher_t0',
+                                          'ft_seed0']
     assert [run.status() for run in runs] == ['done'] * 3
     teacher_result = open(osp.join(runs[1].work_dir,
                                    'run_result.json')).read()
